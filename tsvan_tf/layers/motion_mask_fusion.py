@@ -65,10 +65,6 @@ class MotionMaskFusion(keras.layers.Layer):
         )
         num_kernels = 2 if kernel_mode == "separable" else 1
         self._num_conv_inputs = 1 + num_kernels
-        self.input_spec = [
-            keras.layers.InputSpec(ndim=4)
-            for _ in range(self._num_conv_inputs + int(use_mask))
-        ]
 
     def _input_names(self):
         names = ["features"]

@@ -120,8 +120,6 @@ class SpatiallyAdaptiveConv(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.kernel_mode = kernel_mode
         self.padding = padding
-        num_inputs = 3 if kernel_mode == "separable" else 2
-        self.input_spec = [keras.layers.InputSpec(ndim=4) for _ in range(num_inputs)]
 
     @property
     def expected_kernel_channels(self):
