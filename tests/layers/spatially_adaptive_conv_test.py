@@ -60,13 +60,13 @@ class SpatiallyAdaptiveConvTest(testing.TestCase):
         expected = reference.adaptive_conv(features, kernels, kernel_size, padding)
         self.assertAllCloseNumpy(layer([features, kernels]), expected, atol=1e-5, rtol=1e-5)
 
-    @parameterized.named_parameters(("replicate", "replicate"), ("zeros", "zeros"))
-    def test_gradients_separable(self, padding):
+    @parameterized.product(padding=["replicate", "zeros"], size=[(7, 6), (1, 2), (2, 9)])
+    def test_gradients_separable(self, padding, size):
         n = 5
-        features = _random((2, 7, 6, 3), 5)
-        vertical = _random((2, 7, 6, n), 6)
-        horizontal = _random((2, 7, 6, n), 7)
-        upstream = _random((2, 7, 6, 3), 8)
+        features = _random((2, *size, 3), 5)
+        vertical = _random((2, *size, n), 6)
+        horizontal = _random((2, *size, n), 7)
+        upstream = _random((2, *size, 3), 8)
         layer = SpatiallyAdaptiveConv(n, "separable", padding)
         d_f, d_v, d_h = gradients(
             lambda f, v, h: ops.sum(layer([f, v, h]) * upstream), [features, vertical, horizontal])

@@ -4,7 +4,7 @@ import keras
 
 from tsvan_tf.layers.spatially_adaptive_conv import SpatiallyAdaptiveConv
 from tsvan_tf.layers.spatially_adaptive_conv import check_kernel_shapes
-from tsvan_tf.layers.spatially_adaptive_conv import validate_kernel_arguments
+from tsvan_tf.layers.adaptive_conv_ops import validate_kernel_arguments
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")

@@ -1,73 +1,9 @@
 """Spatially adaptive convolution: one predicted kernel per pixel (TwoStreamVAN, Eq. 1)."""
 
 import keras
-from keras import ops
 
-KERNEL_MODES = ("separable", "full")
-PADDINGS = ("replicate", "zeros")
-
-
-def validate_kernel_arguments(kernel_size, kernel_mode, padding):
-    """Raises `ValueError` for a kernel size, kernel mode or padding the layers do not support."""
-    if not isinstance(kernel_size, int) or isinstance(kernel_size, bool) or kernel_size < 1 \
-            or kernel_size % 2 == 0:
-        raise ValueError(
-            "`kernel_size` must be an odd integer >= 1 (the kernel is centred on each pixel). "
-            f"Received: kernel_size={kernel_size!r}"
-        )
-    if kernel_mode not in KERNEL_MODES:
-        raise ValueError(
-            f"`kernel_mode` must be one of {KERNEL_MODES}. Received: kernel_mode={kernel_mode!r}"
-        )
-    if padding not in PADDINGS:
-        raise ValueError(f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}")
-
-
-def _replicate_pad(x, radius):
-    """Pads `(B, H, W, C)` by `radius` copies of its edge rows and columns (ReplicationPad2d).
-
-    Built from slices and `concatenate`: `ops.pad(mode="edge")` fails on the TF backend.
-    """
-    top = ops.repeat(x[:, :1], radius, axis=1)
-    bottom = ops.repeat(x[:, -1:], radius, axis=1)
-    x = ops.concatenate([top, x, bottom], axis=1)
-    left = ops.repeat(x[:, :, :1], radius, axis=2)
-    right = ops.repeat(x[:, :, -1:], radius, axis=2)
-    return ops.concatenate([left, x, right], axis=2)
-
-
-def pad_spatial(features, radius, padding):
-    """Pads `(B, H, W, C)` features by `radius` on each spatial side, replicate or zeros."""
-    if radius == 0:
-        return features
-    if padding == "zeros":
-        return ops.pad(features, [[0, 0], [radius, radius], [radius, radius], [0, 0]])
-    return _replicate_pad(features, radius)
-
-
-def adaptive_conv(features, kernel_tap, kernel_size, padding):
-    """Per-pixel correlation of `features` with an `n x n` kernel: a sum of shifted slices.
-
-    Args:
-        features: `(B, H, W, C)`.
-        kernel_tap: `kernel_tap(i, j) -> (B, H, W, 1)`, the weight of tap `(i, j)` at each pixel.
-        kernel_size: `n`, odd.
-        padding: `"replicate"` or `"zeros"`.
-
-    Returns:
-        `(B, H, W, C)`: `out[b,y,x,c] = sum_ij P[b,y+i,x+j,c] * kernel_tap(i, j)[b,y,x,0]`.
-    """
-    n = kernel_size
-    padded = pad_spatial(features, n // 2, padding)
-    height, width = ops.shape(features)[1], ops.shape(features)[2]
-    output = None
-    for i in range(n):
-        rows = padded[:, i:i + height]
-        for j in range(n):
-            term = rows[:, :, j:j + width] * kernel_tap(i, j)
-            output = term if output is None else output + term
-    return output
-
+from tsvan_tf.layers.adaptive_conv_ops import adaptive_conv
+from tsvan_tf.layers.adaptive_conv_ops import validate_kernel_arguments
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
 class SpatiallyAdaptiveConv(keras.layers.Layer):
@@ -147,18 +83,8 @@ class SpatiallyAdaptiveConv(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        if self.kernel_mode == "separable":
-            features, vertical, horizontal = inputs
-
-            def kernel_tap(i, j):
-                return vertical[..., i:i + 1] * horizontal[..., j:j + 1]
-        else:
-            features, kernels = inputs
-            n = self.kernel_size
-
-            def kernel_tap(i, j):
-                return kernels[..., i * n + j:i * n + j + 1]
-        return adaptive_conv(features, kernel_tap, self.kernel_size, self.padding)
+        return adaptive_conv(inputs[0], list(inputs[1:]), self.kernel_mode, self.kernel_size,
+                             self.padding)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])

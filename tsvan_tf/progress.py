@@ -1,0 +1,75 @@
+"""A dependency-free progress bar for long jobs (training, preparing data, evaluation)."""
+
+import sys
+import time
+
+
+def _format_duration(seconds):
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+class ProgressBar:
+    """Prints `step/total`, rate, ETA and named values, in place on a terminal.
+
+    On a terminal the line is redrawn at most every `min_interval` seconds; otherwise (a log file,
+    CI) one line is printed every `log_interval` seconds, so logs stay readable.
+
+    Args:
+        total: the number of steps at completion.
+        description: a short label printed first.
+        initial: the step the bar starts at (e.g. when resuming).
+        unit: the name of one step in the rate (`it`, `clips`, ...).
+        stream: where to write (defaults to `sys.stderr`).
+        min_interval: seconds between redraws on a terminal.
+        log_interval: seconds between lines when not on a terminal.
+    """
+
+    def __init__(self, total, description="", initial=0, unit="it", stream=None,
+                 min_interval=0.2, log_interval=30.0):
+        self.total = total
+        self.description = description
+        self.unit = unit
+        self.stream = stream or sys.stderr
+        self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.interval = min_interval if self.interactive else log_interval
+        self.start_step = self.step = initial
+        self.start_time = time.monotonic()
+        self.last_print = -float("inf")
+        self.values = {}
+
+    def update(self, step, values=None, force=False):
+        """Moves the bar to `step` and records `values` (`{name: float}`) to display."""
+        self.step = step
+        if values:
+            self.values.update(values)
+        now = time.monotonic()
+        if force or now - self.last_print >= self.interval:
+            self.last_print = now
+            self._print(now)
+
+    def close(self):
+        """Prints the final state and ends the line."""
+        self._print(time.monotonic())
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _print(self, now):
+        elapsed = now - self.start_time
+        done = self.step - self.start_step
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.step) / rate if rate > 0 else float("nan")
+        percent = 100.0 * self.step / self.total if self.total else 100.0
+        values = " ".join(f"{k}={v:.4g}" for k, v in sorted(self.values.items()))
+        rate_text = f"{rate:.2f} {self.unit}/s" if rate < 100 else f"{rate:.0f} {self.unit}/s"
+        eta_text = _format_duration(eta) if eta == eta else "--:--"
+        line = (f"{self.description} {self.step}/{self.total} ({percent:3.0f}%) {rate_text} "
+                f"elapsed {_format_duration(elapsed)} ETA {eta_text} {values}").strip()
+        if self.interactive:
+            self.stream.write("\r\x1b[2K" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
