@@ -1,0 +1,828 @@
+"""Training TwoStreamVAN: one `tf.function` step per phase, under a `tf.distribute` strategy.
+
+The training tasks of spec 3.5 are **phases as data**: each `Phase` names its loss function, the
+optimizers its three losses feed (encoder, decoder, discriminator) and the equilibrium margin
+that gates them. One iteration:
+
+1. draws the phase, the frame index, the scheduled-sampling coins and a noise seed on the host
+   (a NumPy generator seeded by `(seed, step)`, so a resumed run draws what an uninterrupted one
+   would, and nothing retraces: every draw enters the step as a tensor);
+2. runs the phase's per-replica gradient function (XLA-compiled, one tape, all gradients at the
+   same weights) through `strategy.run`, each replica's losses scaled by its share of the global
+   batch;
+3. checks every loss is finite (stopping with the step and the loss name otherwise, before any
+   weight changes), evaluates the equilibrium gate on the replica-averaged costs and applies the
+   optimizers the gate allows.
+
+Checkpoints (`tf.train.CheckpointManager`: the generator, both discriminators, all six
+optimizers and the step) are written every `checkpoint_every` steps, at the end and on SIGTERM;
+re-running the same command resumes from the latest one.
+"""
+
+import dataclasses
+import json
+import os
+import signal
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tsvan_tf import losses
+from tsvan_tf import media
+from tsvan_tf import schedules
+from tsvan_tf.config import LossConfig
+from tsvan_tf.config import ModelConfig
+from tsvan_tf.config import TrainConfig
+from tsvan_tf.models import ImageDiscriminator
+from tsvan_tf.models import SingleStreamVAN
+from tsvan_tf.models import TwoStreamVAN
+from tsvan_tf.models import VideoDiscriminator
+from tsvan_tf.progress import ProgressBar
+
+OPTIMIZER_NAMES = ("content_encoder", "content_decoder", "motion_encoder", "motion_decoder",
+                   "image_discriminator", "video_discriminator")
+CONFIG_FILE = "config.json"
+LOSS_LOG_FILE = "losses.jsonl"
+
+
+class TrainingError(RuntimeError):
+    """A training run that cannot start or go on; the message says why and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One training task.
+
+    Attributes:
+        name: `"pretrain"`, `"content"`, `"prediction"` or `"video"`.
+        loss_fn: `loss_fn(models, videos, labels, draws, loss_config) -> (terms, role_losses,
+            real_cost, fake_cost)`: `terms` are scalars to log, `role_losses` maps `"encoder"`,
+            `"decoder"` and `"discriminator"` to the loss each optimizer minimises.
+        optimizers: `{role: optimizer name}`; a phase without a discriminator omits it.
+        margin: the `LossConfig` field of the equilibrium margin, or None (no gating).
+    """
+
+    name: str
+    loss_fn: object
+    optimizers: dict
+    margin: str = None
+
+
+@dataclasses.dataclass
+class Models:
+    """The networks a run trains."""
+
+    generator: keras.Model
+    image_discriminator: keras.Model
+    video_discriminator: keras.Model
+
+    def variables_of(self, optimizer_name):
+        """The trainable variables optimizer `optimizer_name` owns."""
+        generator_groups = {
+            "content_encoder": "content_encoder_variables",
+            "content_decoder": "content_decoder_variables",
+            "motion_encoder": "motion_encoder_variables",
+            "motion_decoder": "motion_decoder_variables",
+        }
+        if optimizer_name in generator_groups:
+            return getattr(self.generator, generator_groups[optimizer_name])
+        return getattr(self, optimizer_name).trainable_variables
+
+
+# --- The phases' losses (spec section 4) ---
+
+def _content_terms(models, videos, labels, draws, loss_config, with_discriminator):
+    out = models.generator.content_forward(
+        videos, labels, draws["frame_index"], draws["content_noise"],
+        draws["prior_content_noise"], training=True)
+    reconstruction = losses.reconstruction_loss(out["x_tilde"], out["target"])
+    kl = losses.kl_divergence(out["content_mean"], out["content_log_var"])
+    weight = loss_config.reconstruction_weight
+    terms = {"reconstruction": reconstruction, "kl": kl}
+    roles = {"encoder": draws["content_kl_weight"] * kl + weight * reconstruction,
+             "decoder": weight * reconstruction}
+    if not with_discriminator:
+        return terms, roles, None, None
+    rho = loss_config.prior_sample_weight
+    d_real = models.image_discriminator(out["target"], training=True)
+    d_tilde = models.image_discriminator(out["x_tilde"], training=True)
+    d_prior = models.image_discriminator(out["x_p"], training=True)
+    real_cost = losses.discriminator_real_loss(d_real)
+    fake_tilde = losses.discriminator_fake_loss(d_tilde)
+    fake_prior = losses.discriminator_fake_loss(d_prior)
+    adversarial = losses.generator_adversarial_loss(d_tilde) \
+        + rho * losses.generator_adversarial_loss(d_prior)
+    roles["decoder"] = roles["decoder"] + loss_config.image_adversarial_weight * adversarial
+    roles["discriminator"] = fake_tilde + rho * fake_prior + real_cost
+    fake_cost = (2.0 * (1.0 - rho) * fake_tilde + 2.0 * rho * fake_prior) / 2.0
+    terms.update(adversarial=adversarial, d_real=real_cost, d_fake=fake_cost)
+    return terms, roles, real_cost, fake_cost
+
+
+def pretrain_losses(models, videos, labels, draws, loss_config):
+    """Content pre-training (iterations < P): reconstruction and KL, no discriminator."""
+    return _content_terms(models, videos, labels, draws, loss_config, with_discriminator=False)
+
+
+def content_losses(models, videos, labels, draws, loss_config):
+    """The content task: one frame reconstructed, one prior sample, D_I on both."""
+    return _content_terms(models, videos, labels, draws, loss_config, with_discriminator=True)
+
+
+def prediction_losses(models, videos, labels, draws, loss_config):
+    """The next-frame prediction task (image level), D_I on both predictions."""
+    out = models.generator.prediction_forward(
+        videos, labels, draws["timestep"], draws["motion_noise"][:, 0],
+        draws["prior_motion_noise"][:, 0], training=True)
+    reconstruction = losses.reconstruction_loss(out["x_tilde"], out["target"])
+    kl = losses.kl_divergence(out["motion_mean"], out["motion_log_var"])
+    features = losses.feature_matching_loss(out["x_tilde_scale_features"],
+                                            out["target_scale_features"])
+    d_real = models.image_discriminator(out["target"], training=True)
+    d_tilde = models.image_discriminator(out["x_tilde"], training=True)
+    d_prior = models.image_discriminator(out["x_p"], training=True)
+    real_cost = losses.discriminator_real_loss(d_real)
+    fake_tilde = losses.discriminator_fake_loss(d_tilde)
+    fake_prior = losses.discriminator_fake_loss(d_prior)
+    adversarial = losses.generator_adversarial_loss(d_tilde) \
+        + losses.generator_adversarial_loss(d_prior)
+    shared = loss_config.reconstruction_weight * reconstruction \
+        + loss_config.prediction_feature_weight * features
+    roles = {
+        "encoder": loss_config.prediction_kl_weight * kl + shared,
+        "decoder": shared + loss_config.prediction_adversarial_weight * adversarial,
+        "discriminator": fake_tilde + fake_prior + real_cost,
+    }
+    fake_cost = (fake_tilde + fake_prior) / 2.0
+    terms = {"reconstruction": reconstruction, "kl": kl, "features": features,
+             "adversarial": adversarial, "d_real": real_cost, "d_fake": fake_cost}
+    return terms, roles, real_cost, fake_cost
+
+
+def video_losses(models, videos, labels, draws, loss_config):
+    """The video task: two scheduled-sampling passes, D_V with its class head."""
+    out = models.generator.video_forward(
+        videos, labels, draws["motion_noise"], draws["prior_motion_noise"],
+        draws["content_coins"], draws["history_coins"], training=True)
+    reconstruction = losses.reconstruction_loss(out["video_tilde"], videos)
+    kl = losses.kl_divergence(out["motion_mean"], out["motion_log_var"])
+    features = losses.feature_matching_loss(out["video_tilde_scale_features"],
+                                            out["target_scale_features"])
+    real_logits, real_classes = models.video_discriminator(videos, training=True)
+    tilde_logits, tilde_classes = models.video_discriminator(out["video_tilde"], training=True)
+    prior_logits, prior_classes = models.video_discriminator(out["video_p"], training=True)
+    real_cost = losses.discriminator_real_loss(real_logits)
+    fake_tilde = losses.discriminator_fake_loss(tilde_logits)
+    fake_prior = losses.discriminator_fake_loss(prior_logits)
+    adversarial = losses.generator_adversarial_loss(tilde_logits) \
+        + losses.generator_adversarial_loss(prior_logits)
+    generated_classes = losses.classification_loss(tilde_classes, labels) \
+        + losses.classification_loss(prior_classes, labels)
+    real_classes_loss = losses.classification_loss(real_classes, labels)
+    shared = loss_config.reconstruction_weight * reconstruction \
+        + loss_config.video_feature_weight * features
+    roles = {
+        "encoder": draws["video_kl_weight"] * kl + shared,
+        "decoder": shared + loss_config.video_adversarial_weight * adversarial
+        + loss_config.video_class_weight * generated_classes,
+        "discriminator": fake_tilde + fake_prior + real_cost
+        + loss_config.video_class_weight * real_classes_loss,
+    }
+    fake_cost = (fake_tilde + fake_prior) / 2.0
+    terms = {"reconstruction": reconstruction, "kl": kl, "features": features,
+             "adversarial": adversarial, "classes": generated_classes,
+             "d_classes": real_classes_loss, "d_real": real_cost, "d_fake": fake_cost}
+    return terms, roles, real_cost, fake_cost
+
+
+PHASES = {
+    "pretrain": Phase("pretrain", pretrain_losses,
+                      {"encoder": "content_encoder", "decoder": "content_decoder"}),
+    "content": Phase("content", content_losses,
+                     {"encoder": "content_encoder", "decoder": "content_decoder",
+                      "discriminator": "image_discriminator"}, margin="content_margin"),
+    "prediction": Phase("prediction", prediction_losses,
+                        {"encoder": "motion_encoder", "decoder": "motion_decoder",
+                         "discriminator": "image_discriminator"}, margin="prediction_margin"),
+    "video": Phase("video", video_losses,
+                   {"encoder": "motion_encoder", "decoder": "motion_decoder",
+                    "discriminator": "video_discriminator"}, margin="video_margin"),
+}
+
+
+def choose_phase(step, rng, loss_config):
+    """The task of iteration `step` (spec 5): pre-training, then content / prediction / video.
+
+    Args:
+        step: the iteration.
+        rng: a NumPy generator (two uniform draws are taken after pre-training).
+        loss_config: the schedules' settings.
+
+    Returns:
+        A key of `PHASES`.
+    """
+    if step < loss_config.pretrain_steps:
+        return "pretrain"
+    r_content, r_video = rng.uniform(size=2)
+    if r_content < float(schedules.content_task_probability(step, loss_config)):
+        return "content"
+    if r_video < float(schedules.video_task_probability(step, loss_config)):
+        return "video"
+    return "prediction"
+
+
+def draw_step_randoms(step, seed, model_config, loss_config):
+    """Every random choice of iteration `step`, from a generator seeded by `(seed, step)`.
+
+    Returns:
+        `(phase_name, draws)`: `draws` holds the host-side choices as NumPy values (frame
+        index, timestep, coins, noise seed) and the step's schedule weights.
+    """
+    rng = np.random.default_rng([seed, step])
+    phase = choose_phase(step, rng, loss_config)
+    frames = model_config.frames
+    epsilon = float(schedules.scheduled_sampling_probability(step, loss_config))
+    draws = {
+        "frame_index": np.int32(rng.integers(0, frames - 1)),
+        "timestep": np.int32(rng.integers(1, frames - 1)),
+        "content_coins": rng.uniform(size=(2, frames - 1)) < epsilon,
+        "history_coins": rng.uniform(size=(2, frames - 1)) < epsilon,
+        "noise_seed": rng.integers(0, 2 ** 31 - 1, size=2).astype(np.int32),
+        "content_kl_weight": np.float32(schedules.content_kl_weight(step, loss_config)),
+        "video_kl_weight": np.float32(schedules.video_kl_weight(step, loss_config)),
+    }
+    return phase, draws
+
+
+def _global_noise(seed, global_batch, shape, replica_id, local_batch, offset):
+    """Noise for this replica's slice of the global batch: the same values whatever the split."""
+    noise = tf.random.stateless_normal((global_batch, *shape), seed=seed + offset)
+    return noise[replica_id * local_batch:(replica_id + 1) * local_batch]
+
+
+class Trainer:
+    """Builds the models and optimizers under a strategy and runs the training loop.
+
+    Args:
+        model_config: the architecture (`ModelConfig`).
+        loss_config: loss weights and schedules (`LossConfig`).
+        train_config: the run (`TrainConfig`).
+        model_dir: where checkpoints, samples, logs and `config.json` go.
+        single_stream: train the single-generator baseline instead of TwoStreamVAN.
+        strategy: a `tf.distribute.Strategy`; defaults to the one `train_config.strategy` names.
+        log_stream: where progress goes (stderr by default).
+    """
+
+    def __init__(self, model_config, loss_config, train_config, model_dir, single_stream=False,
+                 strategy=None, log_stream=None):
+        self.model_config = model_config
+        self.loss_config = loss_config
+        self.train_config = train_config
+        self.model_dir = model_dir
+        self.single_stream = single_stream
+        self.log_stream = log_stream
+        if train_config.mixed_precision != "float32":
+            keras.mixed_precision.set_global_policy(train_config.mixed_precision)
+        self.strategy = strategy or create_strategy(train_config.strategy)
+        self.num_replicas = self.strategy.num_replicas_in_sync
+        if train_config.batch_size % self.num_replicas:
+            raise TrainingError(
+                f"batch_size={train_config.batch_size} must be divisible by the number of "
+                f"replicas ({self.num_replicas}).")
+        self.local_batch = train_config.batch_size // self.num_replicas
+        self.jit_compile = train_config.jit_compile and not (
+            self.num_replicas > 1 and train_config.sync_batch_norm)
+        self.is_chief = _is_chief(self.strategy)
+        with self.strategy.scope():
+            keras.utils.set_random_seed(train_config.seed)
+            generator_class = SingleStreamVAN if single_stream else TwoStreamVAN
+            self.models = Models(
+                generator=generator_class(model_config, name="generator"),
+                image_discriminator=ImageDiscriminator(model_config, name="image_discriminator"),
+                video_discriminator=VideoDiscriminator(model_config, name="video_discriminator"),
+            )
+            self._build_models()
+            self.optimizers = {name: self._make_optimizer(name) for name in OPTIMIZER_NAMES}
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step, generator=self.models.generator,
+            image_discriminator=self.models.image_discriminator,
+            video_discriminator=self.models.video_discriminator, **self.optimizers)
+        self._gradient_functions = {}
+        self._apply_functions = {}
+
+    # --- Construction ---
+
+    def _build_models(self):
+        config = self.model_config
+        videos = np.zeros((1, config.frames, config.resolution, config.resolution, 3), "float32")
+        labels = np.zeros((1,), "int32")
+        coins = np.ones((2, config.frames - 1), bool)
+        noise = np.zeros((1, config.frames - 1, config.motion_dim), "float32")
+        content = np.zeros((1, config.content_dim), "float32")
+        generator = self.models.generator
+        generator.content_forward(videos, labels, 0, content, content, training=False)
+        generator.video_forward(videos, labels, noise, noise, coins, coins, training=False)
+        self.models.image_discriminator(videos[:, 0], training=False)
+        self.models.video_discriminator(videos, training=False)
+
+    def _make_optimizer(self, name):
+        config = self.train_config
+        optimizer = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1,
+                                          beta_2=config.beta_2, name=name)
+        if config.mixed_precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=name)
+        optimizer.build(self.models.variables_of(name))
+        return optimizer
+
+    # --- One step ---
+
+    def _replica_gradients(self, phase, videos, labels, draws):
+        """Per replica: the phase's losses and each role's gradients, from one tape."""
+        config = self.model_config
+        context = tf.distribute.get_replica_context()
+        replica_id = tf.cast(context.replica_id_in_sync_group, tf.int32)
+        seed = tf.cast(draws["noise_seed"], tf.int32)
+        noise_args = (self.train_config.batch_size, replica_id, self.local_batch)
+        draws = dict(draws)
+        steps = config.frames - 1
+        draws["content_noise"] = _global_noise(seed, noise_args[0], (config.content_dim,),
+                                               *noise_args[1:], offset=0)
+        draws["prior_content_noise"] = _global_noise(seed, noise_args[0], (config.content_dim,),
+                                                     *noise_args[1:], offset=1)
+        draws["motion_noise"] = _global_noise(seed, noise_args[0], (steps, config.motion_dim),
+                                              *noise_args[1:], offset=2)
+        draws["prior_motion_noise"] = _global_noise(
+            seed, noise_args[0], (steps, config.motion_dim), *noise_args[1:], offset=3)
+        share = self.local_batch / self.train_config.batch_size
+        with tf.GradientTape(persistent=True) as tape:
+            terms, roles, real_cost, fake_cost = phase.loss_fn(
+                self.models, videos, labels, draws, self.loss_config)
+            scaled = {}
+            for role, optimizer_name in phase.optimizers.items():
+                # Coupled L2 decay (PyTorch Adam's weight_decay) through the loss; the loss is
+                # this replica's share of the global-batch mean (gradients are summed).
+                decay = 0.5 * self.train_config.weight_decay * tf.add_n(
+                    [tf.reduce_sum(tf.square(tf.cast(v, tf.float32)))
+                     for v in self.models.variables_of(optimizer_name)])
+                loss = (tf.cast(roles[role], tf.float32) + decay) * share
+                optimizer = self.optimizers[optimizer_name]
+                scaled[role] = optimizer.scale_loss(loss) \
+                    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else loss
+        gradients = {role: tape.gradient(scaled[role],
+                                         self.models.variables_of(phase.optimizers[role]))
+                     for role in phase.optimizers}
+        del tape
+        reported = {f"{phase.name}/{k}": tf.cast(v, tf.float32) * share for k, v in terms.items()}
+        reported.update({f"{phase.name}/{role}": tf.cast(roles[role], tf.float32) * share
+                         for role in roles})
+        costs = tf.stack([tf.cast(real_cost, tf.float32) * share,
+                          tf.cast(fake_cost, tf.float32) * share]) \
+            if real_cost is not None else tf.zeros((2,), tf.float32)
+        return reported, costs, gradients
+
+    def _gradient_function(self, phase_name):
+        if phase_name not in self._gradient_functions:
+            phase = PHASES[phase_name]
+            replica_fn = lambda videos, labels, draws: self._replica_gradients(  # noqa: E731
+                phase, videos, labels, draws)
+            if self.jit_compile:
+                compiled = tf.function(replica_fn, jit_compile=True)
+
+                def replica_fn(videos, labels, draws):
+                    # XLA runs on the device of the replica's variables (a known XLA issue).
+                    device = tf.distribute.get_replica_context().devices[0]
+                    with tf.device(device[0] if isinstance(device, (list, tuple)) else device):
+                        return compiled(videos, labels, draws)
+
+            @tf.function
+            def step_fn(batch, draws):
+                reported, costs, gradients = self.strategy.run(
+                    replica_fn, args=(batch["video"], batch["label"], draws))
+                reduce = lambda x: self.strategy.reduce("SUM", x, axis=None)  # noqa: E731
+                return ({k: reduce(v) for k, v in reported.items()}, reduce(costs), gradients)
+
+            self._gradient_functions[phase_name] = step_fn
+        return self._gradient_functions[phase_name]
+
+    def _apply_function(self, phase_name, roles):
+        key = (phase_name, roles)
+        if key not in self._apply_functions:
+            phase = PHASES[phase_name]
+
+            def replica_apply(gradients):
+                for role in roles:
+                    name = phase.optimizers[role]
+                    self.optimizers[name].apply(gradients[role], self.models.variables_of(name))
+
+            @tf.function
+            def apply_fn(gradients):
+                self.strategy.run(replica_apply, args=(gradients,))
+
+            self._apply_functions[key] = apply_fn
+        return self._apply_functions[key]
+
+    def train_step(self, batch, step):
+        """Runs iteration `step` on a distributed batch.
+
+        Returns:
+            `(phase_name, losses)`: host floats of the phase's losses, plus `gate/decoder` and
+            `gate/discriminator` (1 when that update ran).
+
+        Raises:
+            TrainingError: a loss is NaN or infinite (no weight was changed).
+        """
+        phase_name, host_draws = draw_step_randoms(step, self.train_config.seed,
+                                                   self.model_config, self.loss_config)
+        draws = {k: tf.constant(v) for k, v in host_draws.items()}
+        reported, costs, gradients = self._gradient_function(phase_name)(batch, draws)
+        values = {k: float(v) for k, v in reported.items()}
+        for name, value in values.items():
+            if not np.isfinite(value):
+                raise TrainingError(
+                    f"Loss {name!r} is {value} at step {step}: training stopped before applying "
+                    f"this step, so no weight was changed. The last checkpoint in "
+                    f"{self.model_dir} is intact; lower the learning rate or check the data, "
+                    f"then re-run the same command to resume from it.")
+        phase = PHASES[phase_name]
+        roles = ["encoder", "decoder"]
+        if phase.margin is not None:
+            real_cost, fake_cost = (float(c) for c in costs)
+            update_d, update_decoder = losses.equilibrium_gate(
+                real_cost, fake_cost, self.loss_config.equilibrium,
+                getattr(self.loss_config, phase.margin))
+            update_d, update_decoder = bool(update_d), bool(update_decoder)
+            roles = ["encoder"] + (["decoder"] if update_decoder else []) \
+                + (["discriminator"] if update_d else [])
+            values["gate/decoder"] = float(update_decoder)
+            values["gate/discriminator"] = float(update_d)
+        self._apply_function(phase_name, tuple(roles))(gradients)
+        return phase_name, values
+
+    # --- The loop ---
+
+    def train(self, dataset):
+        """Trains until `total_steps`, resuming from the latest checkpoint in `model_dir`.
+
+        Args:
+            dataset: a `tf.data.Dataset` of `{"video": (global_batch, T, H, W, 3) float32,
+                "label": (global_batch,) int32}` batches, repeated.
+
+        Returns:
+            The step reached.
+        """
+        config = self.train_config
+        manager = self._checkpoint_manager()
+        start = int(self.step.numpy())
+        if start >= config.total_steps:
+            self._print(f"Training is already complete in {self.model_dir} (step {start} of "
+                        f"total_steps={config.total_steps}); nothing to do. Raise "
+                        f"--total_steps to train further.")
+            return start
+        self._print(f"{'Resuming' if start else 'Starting'} training at step {start} of "
+                    f"{config.total_steps} on {self.num_replicas} replica(s), XLA "
+                    f"{'on' if self.jit_compile else 'off'}, model_dir={self.model_dir}")
+        loss_log = LossLog(os.path.join(self.model_dir, LOSS_LOG_FILE), self.is_chief)
+        loss_log.truncate_after(start)
+        writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "tensorboard")) \
+            if self.is_chief else tf.summary.create_noop_writer()
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        bar = ProgressBar(config.total_steps, "train", initial=start, stream=self.log_stream)
+        stop = _SignalFlag(signal.SIGTERM)
+        step = start
+        try:
+            with stop:
+                while step < config.total_steps:
+                    phase_name, values = self.train_step(next(iterator), step)
+                    step += 1
+                    self.step.assign(step)
+                    bar.update(step, {k.split("/", 1)[1]: v for k, v in values.items()
+                                      if k.endswith(("/decoder", "/reconstruction"))
+                                      and not k.startswith("gate")})
+                    if step % config.log_every == 0 or step == config.total_steps:
+                        loss_log.append(step, phase_name, values)
+                        with writer.as_default(step=step):
+                            for name, value in values.items():
+                                tf.summary.scalar(name, value)
+                    if step % config.checkpoint_every == 0 or step == config.total_steps:
+                        manager.save(checkpoint_number=step)
+                    if step % config.sample_every == 0 or step == config.total_steps:
+                        self.write_samples(step, writer, loss_log)
+                    if stop.received:
+                        manager.save(checkpoint_number=step)
+                        bar.close()
+                        raise Preempted(
+                            f"Received SIGTERM: saved a checkpoint at step {step} in "
+                            f"{self.model_dir}. Re-run the same command to resume.")
+        finally:
+            writer.flush()
+        bar.close()
+        self._print(f"Training complete at step {step}. Samples: "
+                    f"{os.path.join(self.model_dir, 'samples')}")
+        return step
+
+    def _checkpoint_manager(self):
+        directory = os.path.join(self.model_dir, "checkpoints")
+        if not self.is_chief:
+            directory = os.path.join(self.model_dir, "checkpoints-worker",
+                                     str(self.strategy.cluster_resolver.task_id))
+        manager = tf.train.CheckpointManager(self.checkpoint, directory,
+                                             max_to_keep=self.train_config.keep_checkpoints,
+                                             checkpoint_name="ckpt")
+        if manager.latest_checkpoint:
+            self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        return manager
+
+    # --- Samples ---
+
+    def sample_videos(self, seed=None):
+        """Generates `samples_per_class` videos per class with fixed noise.
+
+        Returns:
+            `(num_classes, samples_per_class, T, H, W, 3)` float32, unclipped.
+        """
+        config = self.model_config
+        per_class = self.train_config.samples_per_class
+        rng = np.random.default_rng(self.train_config.seed if seed is None else seed)
+        count = config.num_classes * per_class
+        labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), per_class)
+        content = rng.normal(size=(count, config.content_dim)).astype(np.float32)
+        motion = rng.normal(size=(count, config.motion_noise_steps, config.motion_dim)).astype(
+            np.float32)
+        videos = self._generate(labels, content, motion).numpy()
+        return videos.reshape(config.num_classes, per_class, *videos.shape[1:])
+
+    @tf.function
+    def _generate(self, labels, content, motion):
+        return tf.cast(self.models.generator.generate(labels, content, motion), tf.float32)
+
+    def write_samples(self, step, writer, loss_log):
+        """Writes the sample GIF grid (one row per class), the loss plot and TensorBoard images."""
+        videos = self.sample_videos()
+        if not self.is_chief:
+            return
+        directory = os.path.join(self.model_dir, "samples")
+        frames = media.tile_videos(videos)
+        media.write_gif(os.path.join(directory, f"step_{step:08d}.gif"), frames)
+        media.write_gif(os.path.join(directory, "latest.gif"), frames)
+        strip = media.frame_strip_grid(videos[:, 0])
+        with writer.as_default(step=step):
+            tf.summary.image("samples/first_video_per_class", strip[None])
+        steps, values = loss_log.series()
+        if values:
+            media.plot_losses(os.path.join(self.model_dir, "losses.png"), steps, values)
+
+    def _print(self, message):
+        if self.is_chief:
+            print(message, file=self.log_stream, flush=True)
+
+
+class Preempted(TrainingError):
+    """The run received SIGTERM and saved a checkpoint before stopping."""
+
+
+class LossLog:
+    """Loss records in `losses.jsonl`, one JSON line per logged step; resumable."""
+
+    def __init__(self, path, writable):
+        self.path = path
+        self.writable = writable
+
+    def _records(self):
+        if not os.path.exists(self.path):
+            return []
+        records = []
+        with open(self.path) as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break  # a line cut by a kill: drop it and what follows
+        return records
+
+    def truncate_after(self, step):
+        """Drops records past `step` (written after the checkpoint being resumed)."""
+        if not self.writable or not os.path.exists(self.path):
+            return
+        kept = [r for r in self._records() if r["step"] <= step]
+        with media.atomic_path(self.path) as tmp:
+            with open(tmp, "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in kept)
+
+    def append(self, step, phase, values):
+        if self.writable:
+            with open(self.path, "a") as f:
+                f.write(json.dumps({"step": step, "phase": phase, **values}) + "\n")
+
+    def series(self):
+        """Returns `({name: [step]}, {name: [value]})` of every logged loss (gates excluded)."""
+        steps, values = {}, {}
+        for record in self._records():
+            for name, value in record.items():
+                if name in ("step", "phase") or name.startswith("gate/"):
+                    continue
+                steps.setdefault(name, []).append(record["step"])
+                values.setdefault(name, []).append(value)
+        return steps, values
+
+
+class _SignalFlag:
+    """Context manager that records a signal instead of dying on it (main thread only)."""
+
+    def __init__(self, signum):
+        self.signum = signum
+        self.received = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        del signum, frame
+        self.received = True
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(self.signum, self._handler)
+        except ValueError:  # not the main thread: leave the default behaviour
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(self.signum, self._previous)
+        return False
+
+
+def create_strategy(name):
+    """The `tf.distribute` strategy named by `TrainConfig.strategy`."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise TrainingError(
+                "strategy='multi_worker' reads the cluster from the TF_CONFIG environment "
+                "variable, which is not set (see the README, 'Several hosts').")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise TrainingError(f"Unknown strategy {name!r}: expected default, mirrored or multi_worker.")
+
+
+def _is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    return resolver.task_type in (None, "chief") or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+        and "chief" not in resolver.cluster_spec().as_dict())
+
+
+# --- The whole run: data, model_dir bookkeeping, training ---
+
+def default_cache_dir():
+    """`$TSVAN_TF_CACHE`, else `$XDG_CACHE_HOME/tsvan_tf`, else `~/.cache/tsvan_tf`."""
+    if os.environ.get("TSVAN_TF_CACHE"):
+        return os.environ["TSVAN_TF_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tsvan_tf")
+
+
+def prepare_synthetic(model_config, cache_dir=None, seed=0):
+    """Prepares the embedded synthetic dataset at the model's resolution, once, in the cache.
+
+    Returns:
+        The prepared folder (re-used when it already exists).
+    """
+    from tsvan_tf import datasets
+
+    num_frames = max(16, model_config.frames)
+    directory = os.path.join(cache_dir or default_cache_dir(),
+                             f"synthetic-{model_config.resolution}px-{num_frames}f-seed{seed}")
+    datasets.prepare_dataset("synthetic", directory, seed=seed, num_frames=num_frames,
+                             image_size=model_config.resolution)
+    return directory
+
+
+def check_data(manifest, model_config):
+    """Refuses a dataset whose classes or frame size disagree with the model, naming both."""
+    if manifest.num_classes != model_config.num_classes:
+        raise TrainingError(
+            f"The data in {manifest.data_dir} has {manifest.num_classes} classes "
+            f"{list(manifest.class_names)}, but the model config says num_classes="
+            f"{model_config.num_classes}. Leave --num_classes unset to take it from the data.")
+    size = tuple(manifest.crop_size or manifest.resolution)
+    expected = (model_config.resolution, model_config.resolution)
+    if size != expected:
+        raise TrainingError(
+            f"The data in {manifest.data_dir} gives {size[0]}x{size[1]} frames, but the model "
+            f"config says resolution={model_config.resolution}. Prepare the data at "
+            f"{expected[0]}x{expected[1]} or set --resolution to match.")
+
+
+def _differences(old, new):
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)]
+
+
+def check_or_write_config(model_dir, resolved, is_chief=True):
+    """Writes `config.json`, refusing a `model_dir` that holds another architecture.
+
+    Loss and training settings may change between runs (say, more steps); the model, its
+    variant and the classes may not, since the checkpoints would not fit them.
+
+    Returns:
+        The list of changed loss/training settings (empty on a fresh or identical run).
+    """
+    path = os.path.join(model_dir, CONFIG_FILE)
+    changed = []
+    if os.path.exists(path):
+        with open(path) as f:
+            old = json.load(f)
+        incompatible = _differences(old.get("model", {}), resolved["model"])
+        for key in ("single_stream", "class_names"):
+            if old.get(key) != resolved[key]:
+                incompatible.append(f"{key}: {old.get(key)!r} -> {resolved[key]!r}")
+        if incompatible:
+            raise TrainingError(
+                f"{model_dir} holds a model trained with another configuration; its checkpoints "
+                f"cannot be resumed with this one. Differences: {'; '.join(incompatible)}. Use "
+                f"a new --model_dir, or the settings in {path}.")
+        changed = _differences(old.get("loss", {}), resolved["loss"]) + _differences(
+            old.get("train", {}), resolved["train"])
+    if is_chief:
+        os.makedirs(model_dir, exist_ok=True)
+        with media.atomic_path(path) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(resolved, f, indent=2, sort_keys=True)
+    return changed
+
+
+def resolved_config(model_config, loss_config, train_config, manifest, single_stream):
+    """The JSON written to `model_dir/config.json` (and printed by `--dry_run`)."""
+    from tsvan_tf.version import __version__
+
+    return {
+        "model": model_config.to_dict(),
+        "loss": loss_config.to_dict(),
+        "train": train_config.to_dict(),
+        "single_stream": single_stream,
+        "class_names": list(manifest.class_names) if manifest else None,
+        "data_dir": manifest.data_dir if manifest else None,
+        "tsvan_tf_version": __version__,
+    }
+
+
+def train(model_config, loss_config, train_config, model_dir, data_dir=None, cache_dir=None,
+          single_stream=False, log_stream=None):
+    """Trains TwoStreamVAN (or the single-stream baseline) on prepared clips.
+
+    Re-running with the same `model_dir` resumes from its latest checkpoint; on a finished run
+    it does nothing.
+
+    Args:
+        model_config: `ModelConfig`; `num_classes` and `resolution` must match the data.
+        loss_config: `LossConfig`.
+        train_config: `TrainConfig`.
+        model_dir: output folder (checkpoints, `config.json`, `samples/`, `losses.png`,
+            `losses.jsonl`, `tensorboard/`).
+        data_dir: a folder prepared by `tsvan_tf.datasets.prepare`; None prepares the embedded
+            synthetic dataset into `cache_dir` once and trains on it.
+        cache_dir: where the synthetic dataset is cached (see `default_cache_dir`).
+        single_stream: train `SingleStreamVAN`, the paper's single-generator baseline.
+        log_stream: where progress goes (stderr by default).
+
+    Returns:
+        The `Trainer` after training (its models hold the trained weights).
+
+    Raises:
+        TrainingError: incompatible data or `model_dir`, a diverged loss (`TrainingError`), or
+            SIGTERM (`Preempted`, after saving a checkpoint).
+    """
+    from tsvan_tf import datasets
+
+    data_dir = data_dir or prepare_synthetic(model_config, cache_dir, seed=0)
+    manifest = datasets.read_manifest(data_dir)
+    check_data(manifest, model_config)
+    trainer = Trainer(model_config, loss_config, train_config, model_dir,
+                      single_stream=single_stream, log_stream=log_stream)
+    changed = check_or_write_config(
+        model_dir, resolved_config(model_config, loss_config, train_config, manifest,
+                                   single_stream), trainer.is_chief)
+    if changed:
+        trainer._print("Settings changed since the last run of this model_dir: "
+                       + "; ".join(changed))
+    restored = _latest_step(model_dir)
+    dataset = datasets.load_clips(
+        data_dir, split="train", frames=model_config.frames,
+        batch_size=train_config.batch_size, training=True,
+        frame_stride=train_config.frame_stride or None,
+        max_frame_stride=train_config.max_frame_stride or None,
+        image_size=model_config.resolution, shuffle_buffer=train_config.shuffle_buffer,
+        seed=train_config.seed * 1_000_003 + restored)
+    trainer.train(dataset)
+    return trainer
+
+
+def _latest_step(model_dir):
+    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    return int(latest.rsplit("-", 1)[1]) if latest else 0
