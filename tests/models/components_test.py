@@ -1,0 +1,171 @@
+"""Shapes and trainable parameter counts of each module at the Weizmann and synthetic presets.
+
+The counts are the original's, measured from the authors' code (BatchNorm moving statistics
+excluded). Module boundaries map as follows: "content-motion state" = the content head (in
+`ContentGenerator`) + `fc_motion` and `fc_comb` (in `MotionGenerator`).
+"""
+
+import numpy as np
+
+from tsvan_tf import testing
+from tsvan_tf.config import ModelConfig
+from tsvan_tf.models import ContentEncoder
+from tsvan_tf.models import ContentGenerator
+from tsvan_tf.models import ImageDiscriminator
+from tsvan_tf.models import MotionEncoder
+from tsvan_tf.models import MotionGenerator
+from tsvan_tf.models import VideoDiscriminator
+from tsvan_tf.models import _blocks
+from tsvan_tf.models import video_discriminator
+
+PRESETS = (("weizmann", "weizmann"), ("synthetic", "synthetic"))
+
+
+def _random(shape, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, size=shape).astype("float32")
+
+
+def _labels(config, batch=2):
+    return np.arange(batch) % config.num_classes
+
+
+class ComponentsTest(testing.TestCase):
+
+    def test_weizmann_parameter_counts(self):
+        config = ModelConfig.from_preset("weizmann")
+        count = _blocks.count_params
+        encoder = ContentEncoder(config)
+        generator = ContentGenerator(config)
+        motion_encoder = MotionEncoder(config)
+        motion_generator = MotionGenerator(config)
+        self.assertEqual(count(encoder.feature_layers), 548_272)
+        self.assertEqual(count(encoder.sampler_layers), 535_552)
+        self.assertEqual(count(motion_encoder.feature_layers), 647_520)
+        self.assertEqual(count(motion_encoder.sampler_layers), 66_944)
+        self.assertEqual(count(motion_generator.trajectory_layers), 95_296)
+        self.assertEqual(count(generator.head_layers) + count(motion_generator.joint_layers),
+                         34_414_144)
+        self.assertEqual(count(motion_generator.kernel_layers), 369_900)
+        self.assertEqual(count(generator.decoder_layers), 124_848)
+        self.assertEqual(count([encoder, generator, motion_encoder, motion_generator]),
+                         36_802_476)
+        self.assertEqual(count([ImageDiscriminator(config)]), 42_944)
+        self.assertEqual(count([VideoDiscriminator(config)]), 11_384_576)
+
+    @testing.parameterized.named_parameters(*PRESETS)
+    def test_content_stream_shapes(self, preset):
+        config = ModelConfig.from_preset(preset)
+        res, base = config.resolution, config.base_resolution
+        mean, log_var = ContentEncoder(config)(_random((2, res, res, 3)), _labels(config))
+        self.assertEqual(tuple(mean.shape), (2, config.content_dim))
+        self.assertEqual(tuple(log_var.shape), (2, config.content_dim))
+        generator = ContentGenerator(config)
+        hidden, features = generator.content_state(mean, _labels(config))
+        self.assertEqual(tuple(hidden.shape), (2, config.content_hidden_dim))
+        self.assertEqual(tuple(features.shape), (2, base, base, config.base_width))
+        frame, scale_features = generator.decode(features)
+        self.assertEqual(tuple(frame.shape), (2, res, res, 3))
+        self.assertEqual([tuple(f.shape)[1] for f in scale_features],
+                         list(config.fused_resolutions[:-1]))
+
+    @testing.parameterized.named_parameters(*PRESETS)
+    def test_motion_stream_shapes(self, preset):
+        config = ModelConfig.from_preset(preset)
+        res, base, mc = config.resolution, config.base_resolution, config.motion_channels
+        motion_map, mean, _ = MotionEncoder(config)(_random((2, res, res, 3)), _labels(config))
+        self.assertEqual(tuple(motion_map.shape), (2, base, base, mc))
+        self.assertEqual(tuple(mean.shape), (2, config.motion_dim))
+        generator = MotionGenerator(config)
+        state = generator.initial_state(2)
+        self.assertAllCloseNumpy(state[0], np.ones((2, base, base, mc)))
+        outputs = generator(mean, _labels(config), _random((2, config.content_hidden_dim)),
+                            state)
+        self.assertLen(outputs, config.num_scales)
+        for side, (vertical, horizontal, mask) in zip(config.fused_resolutions, outputs):
+            self.assertEqual(tuple(vertical.shape), (2, side, side, config.kernel_size))
+            self.assertEqual(tuple(horizontal.shape), (2, side, side, config.kernel_size))
+            self.assertEqual(tuple(mask.shape), (2, side, side, 1))
+            values = np.asarray(mask)
+            self.assertTrue(np.all((values >= 0) & (values <= 1)))
+        new_state = generator.update_history(motion_map, state)
+        self.assertEqual(tuple(new_state[1].shape), (2, base, base, mc))
+
+    @testing.parameterized.named_parameters(*PRESETS)
+    def test_discriminator_shapes(self, preset):
+        config = ModelConfig.from_preset(preset)
+        res = config.resolution
+        patches = ImageDiscriminator(config)(_random((2, res, res, 3)))
+        self.assertEqual(tuple(patches.shape), (2, res // 16, res // 16, 1))
+        logits, class_logits = VideoDiscriminator(config)(_random((2, config.frames, res, res, 3)))
+        self.assertEqual(tuple(logits.shape), (2,))
+        self.assertEqual(tuple(class_logits.shape), (2, config.num_classes))
+
+    def test_video_discriminator_any_length(self):
+        config = ModelConfig.from_preset("synthetic", video_discriminator_width=4)
+        discriminator = VideoDiscriminator(config)
+        for frames in (4, 7, 12):
+            logits, class_logits = discriminator(_random((1, frames, 32, 32, 3)))
+            self.assertEqual(tuple(logits.shape), (1,))
+            self.assertEqual(tuple(class_logits.shape), (1, config.num_classes))
+        with self.assertRaisesRegex(ValueError, r"time >= 4.*\(1, 3, 32, 32, 3\)"):
+            discriminator(_random((1, 3, 32, 32, 3)))
+
+    def test_video_discriminator_keeps_the_original_geometry_at_ten_frames(self):
+        sizes = [10, 64]
+        for layer, paddings in enumerate(video_discriminator.PADDINGS):
+            pads = [video_discriminator._padding(s, p) for s, p in zip(sizes, paddings[:2])]
+            self.assertEqual([p[0] for p in pads], list(paddings[:2]))
+            stride = (1, 2) if layer < 4 else (1, 1)
+            sizes = [(s + 2 * p - 4) // st + 1 for s, p, st in zip(sizes, paddings[:2], stride)]
+        self.assertEqual(sizes, [1, 1])
+
+    def test_variants_change_the_motion_generator(self):
+        count = _blocks.count_params
+        full = MotionGenerator(ModelConfig())
+        no_mask = MotionGenerator(ModelConfig(use_mask=False))
+        # Each branch's mask head is conv3 16->16 (2,320), BN (32), conv3 16->1 (145).
+        self.assertEqual(count(full.kernel_layers) - count(no_mask.kernel_layers), 4 * 2_497)
+        outputs = no_mask(np.zeros((1, 64), "float32"), np.zeros(1), np.zeros((1, 512)),
+                          no_mask.initial_state(1))
+        self.assertEqual([len(entry) for entry in outputs], [2, 2, 2, 2])
+        no_joint = MotionGenerator(ModelConfig(joint=False))
+        self.assertEqual(count(no_joint.joint_layers), 0)
+        single = MotionGenerator(ModelConfig(num_scales=1, kernel_mode="full"))
+        outputs = single(np.zeros((1, 64), "float32"), np.zeros(1), np.zeros((1, 512)),
+                         single.initial_state(1))
+        self.assertEqual([tuple(t.shape) for t in outputs[0]], [(1, 64, 64, 25), (1, 64, 64, 1)])
+
+    def test_identity_kernels_leave_content_unchanged(self):
+        config = ModelConfig.from_preset("synthetic")
+        generator = ContentGenerator(config)
+        _, features = generator.content_state(_random((2, config.content_dim)), _labels(config))
+        center = np.zeros(config.kernel_size, "float32")
+        center[config.kernel_size // 2] = 1.0
+        motion = []
+        for side in config.fused_resolutions:
+            taps = np.broadcast_to(center, (2, side, side, config.kernel_size))
+            motion.append([taps, taps, np.full((2, side, side, 1), 0.7, "float32")])
+        plain, plain_features = generator.decode(features)
+        fused, fused_features = generator.decode(features, motion)
+        self.assertAllCloseNumpy(fused, plain, atol=1e-5)
+        for a, b in zip(fused_features, plain_features):
+            self.assertAllCloseNumpy(a, b, atol=1e-5)
+
+    def test_one_scale_fuses_only_at_full_resolution(self):
+        config = ModelConfig.from_preset("synthetic", num_scales=1)
+        generator = ContentGenerator(config)
+        self.assertLen(generator.fusions, 1)
+        _, features = generator.content_state(_random((1, config.content_dim)), _labels(config, 1))
+        side = config.resolution
+        taps = np.zeros((1, side, side, config.kernel_size), "float32")  # zeros erase the frame
+        frame, scale_features = generator.decode(
+            features, [[taps, taps, np.ones((1, side, side, 1), "float32")]])
+        self.assertEqual(scale_features, [])
+        self.assertAllCloseNumpy(frame, np.zeros((1, side, side, 3)))
+
+    def test_serialization_round_trip(self):
+        config = ModelConfig.from_preset("synthetic")
+        for model in (ContentEncoder(config), ContentGenerator(config), MotionEncoder(config),
+                      MotionGenerator(config, single_stream=True), ImageDiscriminator(config),
+                      VideoDiscriminator(config)):
+            self.run_serialization_test(model)

@@ -1,0 +1,259 @@
+"""Tests of TwoStreamVAN: composition, generation, training forwards, saving, bad inputs."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from tests.models import TINY
+from tsvan_tf import testing
+from tsvan_tf.config import ModelConfig
+from tsvan_tf.models import TwoStreamVAN
+from tsvan_tf.models import _blocks
+
+_FRESH_PROCESS = """
+import sys
+import keras
+import numpy as np
+import tsvan_tf.models  # registers the model classes
+
+model_path, inputs_path, output_path = sys.argv[1:]
+data = np.load(inputs_path)
+model = keras.saving.load_model(model_path)
+video = model.generate(*[data[f"arr_{i}"] for i in range(3)])
+np.save(output_path, keras.ops.convert_to_numpy(video))
+"""
+
+
+def _inputs(config, batch=2, seed=0, steps=None):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(batch) % config.num_classes
+    content = rng.normal(size=(batch, config.content_dim)).astype("float32")
+    motion = rng.normal(size=(batch, steps or config.motion_noise_steps,
+                              config.motion_dim)).astype("float32")
+    return labels, content, motion
+
+
+def _videos(config, batch=2, seed=1):
+    rng = np.random.default_rng(seed)
+    shape = (batch, config.frames, config.resolution, config.resolution, 3)
+    return rng.uniform(-1, 1, size=shape).astype("float32")
+
+
+def _tiny(**overrides):
+    return TwoStreamVAN(ModelConfig.from_dict({**TINY, **overrides}))
+
+
+class TwoStreamVANTest(testing.TestCase):
+
+    def test_weizmann_parameter_groups(self):
+        model = TwoStreamVAN.from_preset("weizmann")
+        count = _blocks.count_params
+        groups = [model.content_encoder_variables, model.content_decoder_variables,
+                  model.motion_encoder_variables, model.motion_decoder_variables]
+        sizes = [sum(int(np.prod(v.shape)) for v in group) for group in groups]
+        self.assertEqual(sizes, [548_272 + 535_552, 793_088 + 124_848, 647_520 + 66_944,
+                                 95_296 + 33_621_056 + 369_900])
+        self.assertEqual(count([model]), 36_802_476)
+        paths = [v.path for group in groups for v in group]
+        self.assertEqual(len(paths), len(set(paths)))
+        self.assertEqual(sorted(paths), sorted(v.path for v in model.trainable_variables))
+
+    @testing.parameterized.named_parameters(("weizmann", "weizmann"), ("synthetic", "synthetic"))
+    def test_generate_shape(self, preset):
+        model = TwoStreamVAN.from_preset(preset)
+        config = model.config
+        labels, content, motion = _inputs(config, batch=1)
+        video = model.generate(labels, content, motion)
+        self.assertEqual(tuple(video.shape),
+                         (1, config.frames, config.resolution, config.resolution, 3))
+        self.assertTrue(np.all(np.isfinite(keras.ops.convert_to_numpy(video))))
+
+    def test_generate_is_deterministic_and_equals_call(self):
+        model = _tiny()
+        inputs = _inputs(model.config)
+        first = model.generate(*inputs)
+        self.assertAllCloseNumpy(model.generate(*inputs), first, atol=0, rtol=0)
+        self.assertAllCloseNumpy(model(list(inputs)), first, atol=0, rtol=0)
+
+    def test_noise_and_label_roles(self):
+        model = _tiny(warmup_frames=0)
+        labels, content, motion = _inputs(model.config)
+        base = keras.ops.convert_to_numpy(model.generate(labels, content, motion))
+        other_motion = keras.ops.convert_to_numpy(model.generate(labels, content, motion + 1))
+        other_content = keras.ops.convert_to_numpy(model.generate(labels, content + 1, motion))
+        other_labels = keras.ops.convert_to_numpy(model.generate((labels + 1) % 3, content,
+                                                                 motion))
+        # Frame 0 is the content decoding: motion noise cannot change it, content noise can.
+        np.testing.assert_array_equal(other_motion[:, 0], base[:, 0])
+        self.assertFalse(np.array_equal(other_motion[:, 1:], base[:, 1:]))
+        self.assertGreater(np.abs(other_content[:, 0] - base[:, 0]).max(), 1e-6)
+        self.assertGreater(np.abs(other_labels - base).max(), 1e-6)
+
+    def test_generate_length_follows_motion_noise(self):
+        model = _tiny()
+        labels, content, motion = _inputs(model.config, steps=6)
+        self.assertEqual(tuple(model.generate(labels, content, motion).shape)[1], 6)
+
+    def test_generate_compiles_once(self):
+        model = _tiny()
+        traces = []
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            @tf.function
+            def generate(labels, content, motion):
+                traces.append(1)
+                return model.generate(labels, content, motion)
+
+            run = generate
+        elif keras.backend.backend() == "jax":
+            import jax
+
+            def stateless(trainable, non_trainable, labels, content, motion):
+                traces.append(1)
+                mapping = list(zip(model.trainable_variables, trainable)) + list(
+                    zip(model.non_trainable_variables, non_trainable))
+                with keras.StatelessScope(state_mapping=mapping):
+                    return model.generate(labels, content, motion)
+
+            compiled = jax.jit(stateless)
+
+            def run(labels, content, motion):
+                return compiled([v.value for v in model.trainable_variables],
+                                [v.value for v in model.non_trainable_variables],
+                                labels, content, motion)
+        else:
+            self.skipTest("tensorflow or jax backend only")
+        eager = model.generate(*_inputs(model.config))
+        self.assertAllCloseNumpy(run(*_inputs(model.config)), eager, atol=1e-5)
+        run(*_inputs(model.config, seed=3))
+        self.assertLen(traces, 1)
+
+    def test_content_forward(self):
+        model = _tiny()
+        config = model.config
+        videos = _videos(config)
+        labels, content, _ = _inputs(config)
+        out = model.content_forward(videos, labels, np.int32(2), np.zeros_like(content), content)
+        self.assertAllCloseNumpy(out["target"], videos[:, 2])
+        mean, log_var = model.encode_content(videos[:, 2], labels)
+        self.assertAllCloseNumpy(out["content_mean"], mean)
+        self.assertAllCloseNumpy(out["content_log_var"], log_var)
+        self.assertAllCloseNumpy(out["x_tilde"], model.decode_content(mean, labels)[0], atol=1e-5)
+        self.assertAllCloseNumpy(out["x_p"], model.decode_content(content, labels)[0], atol=1e-5)
+
+    def test_prediction_forward_matches_a_manual_rollout(self):
+        model = _tiny(frames=5)
+        config = model.config
+        videos = _videos(config)
+        labels, _, motion = _inputs(config)
+        noise, prior = motion[:, 0], motion[:, 1]
+        out = model.prediction_forward(videos, labels, np.int32(3), noise, prior, training=False)
+        state = model.motion_generator.initial_state(2)
+        for step in range(2):  # history m(d_0), m(d_1)
+            state = model.observe_motion(videos[:, step], videos[:, step + 1], state)
+        difference = (videos[:, 2] - videos[:, 3]) * config.diff_scale
+        _, mean, log_var = model.motion_encoder(difference, labels)
+        code = mean + np.exp(0.5 * keras.ops.convert_to_numpy(log_var)) * noise
+        x_tilde, features = model.predict_frame(videos[:, 2], labels, code, state)
+        x_p, _ = model.predict_frame(videos[:, 2], labels, prior, state)
+        self.assertAllCloseNumpy(out["motion_mean"], mean, atol=1e-5)
+        self.assertAllCloseNumpy(out["x_tilde"], x_tilde, atol=1e-5)
+        self.assertAllCloseNumpy(out["x_p"], x_p, atol=1e-5)
+        self.assertAllCloseNumpy(out["target"], videos[:, 3])
+        self.assertEqual([tuple(f.shape) for f in out["x_tilde_scale_features"]],
+                         [tuple(f.shape) for f in features])
+        target_mean, _ = model.encode_content(videos[:, 3], labels)
+        for a, b in zip(out["target_scale_features"],
+                        model.decode_content(target_mean, labels)[1]):
+            self.assertAllCloseNumpy(a, b, atol=1e-5)
+
+    def test_video_forward(self):
+        model = _tiny()
+        config = model.config
+        time = config.frames
+        videos = _videos(config)
+        labels, _, motion = _inputs(config, steps=time - 1)
+        true = np.ones((2, time - 1), bool)
+        out = model.video_forward(videos, labels, motion, motion, true, true, training=False)
+        self.assertEqual(tuple(out["video_tilde"].shape), videos.shape)
+        self.assertEqual(tuple(out["video_p"].shape), videos.shape)
+        self.assertEqual(tuple(out["motion_mean"].shape), (2, time - 1, config.motion_dim))
+        for generated, target in zip(out["video_tilde_scale_features"],
+                                     out["target_scale_features"]):
+            self.assertEqual(tuple(generated.shape), tuple(target.shape))
+            self.assertEqual(tuple(generated.shape)[:2], (2, time - 1))
+        # All coins true: frame 1 of x_p comes from the real x_0 and the initial history.
+        state = model.motion_generator.initial_state(2)
+        expected, _ = model.predict_frame(videos[:, 0], labels, motion[:, 0], state)
+        self.assertAllCloseNumpy(out["video_p"][:, 1], expected, atol=1e-5)
+        false = np.zeros((2, time - 1), bool)
+        free = model.video_forward(videos, labels, motion, motion, false, false, training=False)
+        self.assertAllCloseNumpy(free["video_p"][:, :2], out["video_p"][:, :2], atol=1e-5)
+        self.assertGreater(np.abs(keras.ops.convert_to_numpy(free["video_p"][:, 2:])
+                                  - keras.ops.convert_to_numpy(out["video_p"][:, 2:])).max(), 1e-6)
+
+    def test_bad_inputs_raise(self):
+        model = _tiny()
+        labels, content, motion = _inputs(model.config)
+        with self.assertRaisesRegex(ValueError, r"\[0, 3\).*min 3 and max 4"):
+            model.generate(labels + 3, content, motion)
+        with self.assertRaisesRegex(ValueError, r"\(2, 8\).*content_noise.shape=\(2, 7\)"):
+            model.generate(labels, content[:, :7], motion)
+        with self.assertRaisesRegex(ValueError, r"\(2, None, 4\).*motion_noise.shape=\(2, 4, 3\)"):
+            model.generate(labels, content, motion[..., :3])
+        with self.assertRaisesRegex(ValueError, r"at least .* 1 .*motion_noise.shape=\(2, 0, 4\)"):
+            model.generate(labels, content, motion[:, :0])
+        videos = _videos(model.config)
+        with self.assertRaisesRegex(ValueError, r"at least 3 frames.*\(2, 2, 16, 16, 3\)"):
+            model.prediction_forward(videos[:, :2], labels, 1, motion[:, 0], motion[:, 0])
+        with self.assertRaisesRegex(ValueError, r"\(2, 3\).*content_coins.shape=\(2, 2\)"):
+            coins = np.ones((2, 2), bool)
+            model.video_forward(videos, labels, motion[:, :3], motion[:, :3], coins, coins)
+        with self.assertRaisesRegex(ValueError, "ModelConfig"):
+            TwoStreamVAN("weizmann")
+
+    @testing.parameterized.named_parameters(
+        ("no_joint", {"joint": False}), ("no_mask", {"use_mask": False}),
+        ("one_scale", {"num_scales": 1}), ("full_kernels", {"kernel_mode": "full"}),
+    )
+    def test_variants_generate(self, overrides):
+        model = _tiny(**overrides)
+        video = model.generate(*_inputs(model.config))
+        self.assertEqual(tuple(video.shape), (2, 4, 16, 16, 3))
+
+    def test_saving_in_a_fresh_process(self):
+        model = _tiny()
+        inputs = [x.astype("int32") if x.dtype.kind == "i" else x for x in _inputs(model.config)]
+        loaded = self.run_model_saving_test(model, inputs, call=lambda m, x: m.generate(*x))
+        self.assertIsInstance(loaded, TwoStreamVAN)
+        self.assertEqual(loaded.config, model.config)
+        # A new interpreter that imports only keras and tsvan_tf.models.
+        tmp = self.get_temp_dir()
+        model_path, inputs_path = os.path.join(tmp, "fresh.keras"), os.path.join(tmp, "in.npz")
+        output_path = os.path.join(tmp, "out.npy")
+        model.save(model_path)
+        np.savez(inputs_path, *inputs)
+        result = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, model_path, inputs_path,
+                                 output_path], capture_output=True, text=True, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        self.assertAllCloseNumpy(np.load(output_path), model.generate(*inputs), atol=1e-6)
+
+    @pytest.mark.large
+    def test_weizmann_training_forward_shapes(self):
+        model = TwoStreamVAN.from_preset("weizmann")
+        config = model.config
+        videos = _videos(config, batch=1)
+        labels, content, motion = _inputs(config, batch=1, steps=config.frames - 1)
+        out = model.content_forward(videos, labels, 0, content, content)
+        self.assertEqual(tuple(out["x_p"].shape), (1, 64, 64, 3))
+        out = model.prediction_forward(videos, labels, 4, motion[:, 0], motion[:, 0])
+        self.assertEqual([tuple(f.shape) for f in out["x_tilde_scale_features"]],
+                         [(1, 8, 8, 16), (1, 16, 16, 128), (1, 32, 32, 32)])
+        coins = np.zeros((2, config.frames - 1), bool)
+        out = model.video_forward(videos, labels, motion, motion, coins, coins)
+        self.assertEqual(tuple(out["video_tilde"].shape), (1, 10, 64, 64, 3))

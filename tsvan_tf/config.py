@@ -1,0 +1,369 @@
+"""Configuration: frozen dataclasses, the single source of truth for every setting.
+
+`ModelConfig` describes the architecture (shapes are derived from it, never written as literals
+in model code) and `LossConfig` every loss weight, gating threshold and schedule of spec sections
+4-5. Defaults are the paper's Weizmann setting; `from_preset(name, **overrides)` gives the other
+datasets' settings and a small `synthetic` one for CPU training. Both round-trip through
+`to_dict()`/`from_dict()` (the `config.json` written next to a model).
+
+```python
+from tsvan_tf.config import ModelConfig
+config = ModelConfig.from_preset("synthetic", num_classes=8)
+ModelConfig.from_dict(config.to_dict()) == config  # True
+```
+
+Adding a config class: subclass `_Config`, give it `PRESETS` and a `validate()` that calls
+`_fail(...)` with the offending fields.
+"""
+
+import dataclasses
+import math
+import typing
+
+# G_c upsamples its base map three times (8 -> 16 -> 32 -> 64 px at 64x64), so the feature
+# pyramid has four levels and the base map is `resolution / 2**(NUM_LEVELS - 1)`.
+NUM_LEVELS = 4
+KERNEL_MODES = ("separable", "full")
+FUSION_PADDINGS = ("replicate", "zeros")
+LSTM_INITIAL_STATES = ("ones", "zeros")
+
+
+def _fail(message, **fields):
+    received = ", ".join(f"{name}={value!r}" for name, value in fields.items())
+    raise ValueError(f"{message} Received: {received}")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _Config:
+    """Shared behaviour of the frozen config dataclasses (presets, dict round trip)."""
+
+    PRESETS: typing.ClassVar[dict] = {}
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, list):  # lists from JSON become tuples (hashable, frozen)
+                object.__setattr__(self, field.name, tuple(value))
+        self.validate()
+
+    def validate(self):
+        """Raises `ValueError` naming the fields of an invalid combination."""
+
+    @classmethod
+    def preset_names(cls):
+        """Returns the names accepted by `from_preset`."""
+        return tuple(cls.PRESETS)
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """Returns the preset `name` with `overrides` applied.
+
+        Args:
+            name: one of `preset_names()`.
+            **overrides: field values replacing the preset's.
+
+        Returns:
+            A validated config.
+        """
+        if name not in cls.PRESETS:
+            raise ValueError(
+                f"Unknown {cls.__name__} preset. Expected one of {sorted(cls.PRESETS)}. "
+                f"Received: name={name!r}"
+            )
+        return cls.from_dict({**cls.PRESETS[name], **overrides})
+
+    def replace(self, **overrides):
+        """Returns a copy with `overrides` applied (validated)."""
+        return self.from_dict({**self.to_dict(), **overrides})
+
+    def to_dict(self):
+        """Returns a JSON-serializable dict of every field (tuples become lists)."""
+        return {
+            field.name: list(value) if isinstance(value, tuple) else value
+            for field, value in ((f, getattr(self, f.name)) for f in dataclasses.fields(self))
+        }
+
+    @classmethod
+    def from_dict(cls, values):
+        """Builds a config from `to_dict()` output; unknown keys are refused."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(
+                f"Unknown {cls.__name__} fields {unknown}. Expected a subset of {sorted(names)}."
+            )
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(_Config):
+    """Architecture of TwoStreamVAN and its discriminators (spec section 2).
+
+    Attributes:
+        num_classes: `K`, the number of action classes (one-hot conditioning, D_V class head).
+        frames: `T`, the clip length the video discriminator and the training forwards use.
+        resolution: frame height and width; divisible by `2**(NUM_LEVELS - 1)` = 8 and >= 16.
+        content_dim: `C`, size of the content code.
+        motion_dim: `M`, size of the per-step motion code.
+        base_width: `g`, base width of the content stream (E_c convs, G_c, content state).
+        content_hidden_dim: width of E_c's FC layer and of the content head's `u` (32g originally).
+        motion_encoder_width: width of E_m's first convs (16 originally, independent of `g`).
+        motion_channels: channels of the motion map, the ConvLSTM state and the motion state `S`.
+        motion_hidden_dim: width of E_m's FC head (512).
+        joint_dim: size of `v = fc_motion(h)`, the motion side of the outer product (64).
+        motion_decoder_widths: G_m trunk width at each pyramid level, coarse to fine.
+        kernel_branch_channels: trunk channels sliced off for the kernel branch at each level.
+        kernel_branch_width: width of each branch's shared conv and mask head (16).
+        kernel_size: `n`, side of the per-pixel adaptive kernel.
+        kernel_mode: `"separable"` (two n-tap kernels, the original) or `"full"` (n*n taps).
+        fusion_padding: border handling of the adaptive convolution (`"replicate"` originally).
+        num_scales: `L` in 1..4, how many of the finest pyramid levels are fused.
+        joint: use the content x motion outer product (False is the TwoStreamVAN(-C) variant).
+        use_mask: blend with the motion mask (False is the TwoStreamVAN(-M) variant).
+        diff_scale: factor applied to every frame difference fed to E_m, real or generated.
+        lstm_initial_state: `"ones"` (the original) or `"zeros"`.
+        lstm_forget_bias: constant added to the ConvLSTM forget gate at every step.
+        warmup_frames: frames generated and dropped at the start of `generate` (2 originally).
+        image_discriminator_width: ndf of D_I (16).
+        video_discriminator_width: ndf of D_V (64).
+        batch_norm_momentum: moving-average momentum of every BatchNorm (PyTorch's 0.1 = 0.9 here).
+        batch_norm_epsilon: BatchNorm epsilon (1e-5).
+        leaky_relu_slope: slope of the discriminators' LeakyReLU (0.2).
+    """
+
+    num_classes: int = 10
+    frames: int = 10
+    resolution: int = 64
+    content_dim: int = 512
+    motion_dim: int = 64
+    base_width: int = 16
+    content_hidden_dim: int = 512
+    motion_encoder_width: int = 16
+    motion_channels: int = 16
+    motion_hidden_dim: int = 512
+    joint_dim: int = 64
+    motion_decoder_widths: tuple = (128, 64, 32, 16)
+    kernel_branch_channels: tuple = (32, 22, 16, 16)
+    kernel_branch_width: int = 16
+    kernel_size: int = 5
+    kernel_mode: str = "separable"
+    fusion_padding: str = "replicate"
+    num_scales: int = 4
+    joint: bool = True
+    use_mask: bool = True
+    diff_scale: float = 0.5
+    lstm_initial_state: str = "ones"
+    lstm_forget_bias: float = 1.0
+    warmup_frames: int = 2
+    image_discriminator_width: int = 16
+    video_discriminator_width: int = 64
+    batch_norm_momentum: float = 0.9
+    batch_norm_epsilon: float = 1e-5
+    leaky_relu_slope: float = 0.2
+
+    PRESETS: typing.ClassVar[dict] = {
+        "weizmann": {},
+        "mug": {"num_classes": 6},
+        "synaction": {"num_classes": 20, "base_width": 32, "content_dim": 1024,
+                      "content_hidden_dim": 1024},
+        # Small enough to train on 2 CPU cores in minutes; `num_classes` is set from the data.
+        "synthetic": {"num_classes": 6, "frames": 8, "resolution": 32, "content_dim": 64,
+                      "motion_dim": 16, "content_hidden_dim": 128, "motion_hidden_dim": 128,
+                      "joint_dim": 16, "motion_decoder_widths": [64, 48, 32, 16],
+                      "kernel_branch_channels": [16, 16, 16, 16], "num_scales": 3,
+                      "video_discriminator_width": 16},
+    }
+
+    def validate(self):
+        positive = ("num_classes", "frames", "resolution", "content_dim", "motion_dim",
+                    "base_width", "content_hidden_dim", "motion_encoder_width",
+                    "motion_channels", "motion_hidden_dim", "joint_dim", "kernel_branch_width",
+                    "image_discriminator_width", "video_discriminator_width")
+        for name in positive:
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                _fail(f"`{name}` must be a positive integer.", **{name: value})
+        if self.num_classes < 2:
+            _fail("`num_classes` must be >= 2.", num_classes=self.num_classes)
+        if self.frames < 4:
+            _fail("`frames` must be >= 4 (the video discriminator's temporal kernel).",
+                  frames=self.frames)
+        factor = 2 ** (NUM_LEVELS - 1)
+        if self.resolution % factor or self.resolution < 2 * factor:
+            _fail(f"`resolution` must be a multiple of {factor} and >= {2 * factor} (G_c "
+                  f"upsamples a resolution/{factor} base map {NUM_LEVELS - 1} times).",
+                  resolution=self.resolution)
+        if not _is_int(self.num_scales) or not 1 <= self.num_scales <= NUM_LEVELS:
+            _fail(f"`num_scales` must be an integer in [1, {NUM_LEVELS}].",
+                  num_scales=self.num_scales)
+        if not _is_int(self.kernel_size) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            _fail("`kernel_size` must be an odd positive integer.", kernel_size=self.kernel_size)
+        base = self.resolution // factor
+        if self.kernel_size // 2 >= base:
+            _fail("`kernel_size` // 2 must be smaller than the base map side resolution/8.",
+                  kernel_size=self.kernel_size, resolution=self.resolution)
+        if self.kernel_mode not in KERNEL_MODES:
+            _fail(f"`kernel_mode` must be one of {KERNEL_MODES}.", kernel_mode=self.kernel_mode)
+        if self.fusion_padding not in FUSION_PADDINGS:
+            _fail(f"`fusion_padding` must be one of {FUSION_PADDINGS}.",
+                  fusion_padding=self.fusion_padding)
+        if self.lstm_initial_state not in LSTM_INITIAL_STATES:
+            _fail(f"`lstm_initial_state` must be one of {LSTM_INITIAL_STATES}.",
+                  lstm_initial_state=self.lstm_initial_state)
+        for name in ("joint", "use_mask"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(f"`{name}` must be a bool.", **{name: getattr(self, name)})
+        widths, branches = self.motion_decoder_widths, self.kernel_branch_channels
+        if len(widths) != NUM_LEVELS or len(branches) != NUM_LEVELS or not all(
+                _is_int(v) and v >= 1 for v in (*widths, *branches)):
+            _fail(f"`motion_decoder_widths` and `kernel_branch_channels` must each hold "
+                  f"{NUM_LEVELS} positive integers (one per pyramid level, coarse to fine).",
+                  motion_decoder_widths=widths, kernel_branch_channels=branches)
+        if any(b >= w for b, w in zip(branches[:-1], widths[:-1])) or branches[-1] != widths[-1]:
+            _fail("Each of `kernel_branch_channels` must leave trunk channels for the next level "
+                  "(< the level's width), and the finest level's must equal its width.",
+                  motion_decoder_widths=widths, kernel_branch_channels=branches)
+        if not self.diff_scale > 0:
+            _fail("`diff_scale` must be > 0.", diff_scale=self.diff_scale)
+        if not _is_int(self.warmup_frames) or self.warmup_frames < 0:
+            _fail("`warmup_frames` must be a non-negative integer.",
+                  warmup_frames=self.warmup_frames)
+        if not 0 <= self.batch_norm_momentum < 1 or not self.batch_norm_epsilon > 0:
+            _fail("`batch_norm_momentum` must be in [0, 1) and `batch_norm_epsilon` > 0.",
+                  batch_norm_momentum=self.batch_norm_momentum,
+                  batch_norm_epsilon=self.batch_norm_epsilon)
+
+    @property
+    def base_resolution(self):
+        """Side of the coarsest pyramid level (content state, motion map): resolution / 8."""
+        return self.resolution // 2 ** (NUM_LEVELS - 1)
+
+    @property
+    def fused_levels(self):
+        """Pyramid levels (0 = coarsest) that are fused: the finest `num_scales`."""
+        return tuple(range(NUM_LEVELS - self.num_scales, NUM_LEVELS))
+
+    @property
+    def fused_resolutions(self):
+        """Side of each fused level, coarse to fine (e.g. (8, 16, 32, 64))."""
+        return tuple(self.base_resolution * 2 ** level for level in self.fused_levels)
+
+    @property
+    def motion_noise_steps(self):
+        """Length of the motion noise `generate` needs for `frames` output frames."""
+        return self.frames + self.warmup_frames - 1
+
+    @property
+    def num_kernel_taps(self):
+        """Kernel channels per head: `n` (separable, two heads) or `n * n` (full, one head)."""
+        return self.kernel_size if self.kernel_mode == "separable" else self.kernel_size ** 2
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig(_Config):
+    """Loss weights, equilibrium gating and schedules (spec sections 4-5).
+
+    Step boundaries marked "after pre-training" are counted from `pretrain_steps` (P); the
+    content-KL ramp is not (as the original).
+
+    Attributes:
+        pretrain_steps: `P`, steps of content-only pre-training.
+        reconstruction_weight: weight of every pixel MSE (1e4).
+        content_kl_start, content_kl_end: `lambda_ckl` ramp values.
+        content_kl_start_step, content_kl_end_step: its steps (absolute).
+        image_adversarial_weight: `lambda_img`, D_I generator-loss weight in the content task.
+        prior_sample_weight: `rho`, weight of the `x_p` terms relative to `x_tilde`.
+        prediction_kl_weight: `lambda_imk`, motion KL weight in the prediction task.
+        prediction_adversarial_weight: D_I generator-loss weight in the prediction task (10).
+        prediction_feature_weight: `lambda_psf`, scale-feature matching in the prediction task.
+        video_kl_start, video_kl_end: `lambda_vmk` ramp values.
+        video_kl_start_step, video_kl_end_step: its steps (after pre-training).
+        video_adversarial_weight: D_V generator-loss weight (1).
+        video_class_weight: D_V class cross-entropy weight (1).
+        video_feature_weight: `lambda_vsf`, scale-feature matching in the video task.
+        equilibrium: `e` of the equilibrium gate (0.68).
+        content_margin, prediction_margin, video_margin: the gate's margin per task.
+        content_task_prob_start, content_task_prob_end: probability of the content task
+            (0.6: the original's `content_ratio` 0.4 means "1 - probability").
+        content_task_prob_start_step, content_task_prob_end_step: its steps (after pre-training).
+        video_task_prob_start, video_task_prob_end: probability of the video task among the
+            motion tasks.
+        video_task_prob_start_step, video_task_prob_end_step: its steps (after pre-training).
+        sampling_start, sampling_end: scheduled-sampling probability of ground-truth input.
+        sampling_start_step, sampling_end_step: its steps (after pre-training).
+    """
+
+    pretrain_steps: int = 0
+    reconstruction_weight: float = 1e4
+    content_kl_start: float = 7.0
+    content_kl_end: float = 7.0
+    content_kl_start_step: int = 0
+    content_kl_end_step: int = 100_000
+    image_adversarial_weight: float = 10.0
+    prior_sample_weight: float = 1.0
+    prediction_kl_weight: float = 7.0
+    prediction_adversarial_weight: float = 10.0
+    prediction_feature_weight: float = 100.0
+    video_kl_start: float = 2.0
+    video_kl_end: float = 20.0
+    video_kl_start_step: int = 150_000
+    video_kl_end_step: int = 400_000
+    video_adversarial_weight: float = 1.0
+    video_class_weight: float = 1.0
+    video_feature_weight: float = 100.0
+    equilibrium: float = 0.68
+    content_margin: float = 0.5
+    prediction_margin: float = 0.4
+    video_margin: float = 0.5
+    content_task_prob_start: float = 0.6
+    content_task_prob_end: float = 0.6
+    content_task_prob_start_step: int = 0
+    content_task_prob_end_step: int = 200_000
+    video_task_prob_start: float = 0.1
+    video_task_prob_end: float = 0.9
+    video_task_prob_start_step: int = 0
+    video_task_prob_end_step: int = 150_000
+    sampling_start: float = 1.0
+    sampling_end: float = 0.0
+    sampling_start_step: int = 150_000
+    sampling_end_step: int = 400_000
+
+    PRESETS: typing.ClassVar[dict] = {
+        "weizmann": {},
+        "mug": {"content_kl_start": 5.0, "content_kl_end": 5.0, "prediction_kl_weight": 5.0,
+                "video_kl_start": 5.0, "video_kl_end": 25.0},
+        "synaction": {"pretrain_steps": 300_000, "content_kl_start": 0.0,
+                      "prior_sample_weight": 0.1},
+        # The Weizmann weights with every ramp compressed for a run of a few thousand steps.
+        "synthetic": {"content_kl_end_step": 1_000, "content_task_prob_end_step": 2_000,
+                      "video_task_prob_end_step": 1_500, "video_kl_start_step": 1_500,
+                      "video_kl_end_step": 4_000, "sampling_start_step": 1_500,
+                      "sampling_end_step": 4_000},
+    }
+
+    _RAMPS: typing.ClassVar[tuple] = ("content_kl", "content_task_prob", "video_task_prob",
+                                      "video_kl", "sampling")
+
+    def validate(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name.endswith("_step") or field.name == "pretrain_steps":
+                if not _is_int(value) or value < 0:
+                    _fail(f"`{field.name}` must be a non-negative integer.",
+                          **{field.name: value})
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                _fail(f"`{field.name}` must be a finite number >= 0.", **{field.name: value})
+        for ramp in self._RAMPS:
+            start, end = getattr(self, f"{ramp}_start_step"), getattr(self, f"{ramp}_end_step")
+            if end < start:
+                _fail(f"`{ramp}_end_step` must be >= `{ramp}_start_step`.",
+                      **{f"{ramp}_start_step": start, f"{ramp}_end_step": end})
+        for name in ("content_task_prob_start", "content_task_prob_end", "video_task_prob_start",
+                     "video_task_prob_end", "sampling_start", "sampling_end"):
+            if getattr(self, name) > 1:
+                _fail(f"`{name}` is a probability and must be <= 1.",
+                      **{name: getattr(self, name)})

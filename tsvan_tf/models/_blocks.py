@@ -1,0 +1,85 @@
+"""Private building blocks shared by the models: PyTorch-equivalent initialisation and layers.
+
+Initialisation follows spec section 2.11: Conv2d/Conv3d/Linear kernels Xavier-uniform with gain
+sqrt(2), biases PyTorch's default U(+-1/sqrt(fan_in)), ConvTranspose2d kernels PyTorch's default
+kaiming-uniform(a=sqrt(5)) (bound 1/sqrt(fan_in) with PyTorch's transposed fan_in = out*k*k, which
+is Keras's fan_in of a `Conv2DTranspose` kernel), BatchNorm gamma=1, beta=0.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+
+def xavier_initializer():
+    """Xavier-uniform with gain sqrt(2): `VarianceScaling(2, "fan_avg", "uniform")`."""
+    return keras.initializers.VarianceScaling(scale=2.0, mode="fan_avg", distribution="uniform")
+
+
+def transpose_initializer():
+    """PyTorch's ConvTranspose2d default, U(+-1/sqrt(fan_in)): `VarianceScaling(1/3, fan_in)`."""
+    return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in",
+                                              distribution="uniform")
+
+
+def bias_initializer(fan_in):
+    """PyTorch's default bias initialisation, U(+-1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+def conv2d(filters, kernel_size, in_channels, dtype, name, strides=1, use_bias=True,
+           activation=None):
+    """A "same" `Conv2D` initialised as PyTorch's `Conv2d` under the original's Initializer."""
+    return keras.layers.Conv2D(
+        filters, kernel_size, strides=strides, padding="same", use_bias=use_bias,
+        activation=activation, kernel_initializer=xavier_initializer(),
+        bias_initializer=bias_initializer(in_channels * kernel_size ** 2),
+        dtype=dtype, name=name,
+    )
+
+
+def conv2d_transpose(filters, kernel_size, dtype, name, strides=1, use_bias=True,
+                     activation=None):
+    """A "same" `Conv2DTranspose` initialised as PyTorch's default `ConvTranspose2d`."""
+    return keras.layers.Conv2DTranspose(
+        filters, kernel_size, strides=strides, padding="same", use_bias=use_bias,
+        activation=activation, kernel_initializer=transpose_initializer(),
+        bias_initializer=bias_initializer(filters * kernel_size ** 2),
+        dtype=dtype, name=name,
+    )
+
+
+def dense(units, in_features, dtype, name, activation=None):
+    """A `Dense` layer initialised as PyTorch's `Linear` under the original's Initializer."""
+    return keras.layers.Dense(
+        units, activation=activation, kernel_initializer=xavier_initializer(),
+        bias_initializer=bias_initializer(in_features), dtype=dtype, name=name,
+    )
+
+
+def batch_norm(config, dtype, name):
+    """BatchNorm with PyTorch's defaults (momentum 0.1 there = 0.9 here, epsilon 1e-5)."""
+    return keras.layers.BatchNormalization(
+        momentum=config.batch_norm_momentum, epsilon=config.batch_norm_epsilon,
+        dtype=dtype, name=name,
+    )
+
+
+def one_hot(labels, num_classes, dtype):
+    """One-hot class vectors `(batch, num_classes)` from integer labels `(batch,)`."""
+    return ops.one_hot(ops.cast(labels, "int32"), num_classes, dtype=dtype)
+
+
+def count_params(layers):
+    """Number of trainable parameters of `layers` (BatchNorm moving statistics excluded)."""
+    return sum(int(math.prod(v.shape)) for layer in layers for v in layer.trainable_weights)
+
+
+def concrete_value(x):
+    """Returns `x` as a NumPy array, or None for a symbolic tensor (tf.function, jax.jit)."""
+    try:
+        return ops.convert_to_numpy(x)
+    except Exception:  # noqa: BLE001 - each backend raises its own type for symbolic tensors
+        return None

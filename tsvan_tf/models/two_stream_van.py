@@ -1,0 +1,394 @@
+"""TwoStreamVAN: the two generator streams composed, with generation and training forwards."""
+
+import keras
+from keras import ops
+
+from tsvan_tf.config import ModelConfig
+from tsvan_tf.models import _blocks
+from tsvan_tf.models.content_encoder import ContentEncoder
+from tsvan_tf.models.content_generator import ContentGenerator
+from tsvan_tf.models.motion_encoder import MotionEncoder
+from tsvan_tf.models.motion_generator import MotionGenerator
+
+
+def _check_shape(name, tensor, expected):
+    """Raises if `tensor`'s static shape disagrees with `expected` (None = any)."""
+    shape = tuple(tensor.shape)
+    if len(shape) != len(expected) or any(
+            e is not None and s is not None and s != e for s, e in zip(shape, expected)):
+        raise ValueError(f"`{name}` must have shape {expected} (None = any). Received: "
+                         f"{name}.shape={shape}")
+    return shape
+
+
+@keras.saving.register_keras_serializable(package="tsvan_tf")
+class TwoStreamVAN(keras.Model):
+    """Action-conditioned video generator with separate content and motion streams.
+
+    Composes `ContentEncoder` (E_c), `ContentGenerator` (content head + G_c), `MotionEncoder`
+    (E_m) and `MotionGenerator` (trajectory FC, ConvLSTM, joint product, G_m). Frame t+1 is
+    made from frame t (spec 3.3): its posterior content mean is decoded by G_c while the motion
+    stream's per-pixel kernels and masks warp G_c's features at the fused scales; the ConvLSTM
+    history then observes E_m of the frame difference `(previous - next) * diff_scale`. The
+    same `diff_scale` applies to real and generated differences (the original halves only the
+    real ones). The discriminators are separate models. No training code lives here: the
+    trainer calls the training forwards and applies the losses of `tsvan_tf.losses`.
+
+    Args:
+        config: a `ModelConfig` (variants: `joint=False` is TwoStreamVAN(-C), `use_mask=False`
+            TwoStreamVAN(-M); `num_scales`, `kernel_size`, `kernel_mode` for the ablations).
+        **kwargs: base `Model` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `[labels, content_noise, motion_noise]`, as `generate`.
+
+    Returns:
+        The generated video, as `generate`.
+
+    Example:
+
+    >>> model = TwoStreamVAN.from_preset("synthetic")
+    >>> labels = np.arange(4) % model.config.num_classes
+    >>> content = np.random.normal(size=(4, model.config.content_dim)).astype("float32")
+    >>> motion = np.random.normal(size=(4, model.config.motion_noise_steps,
+    ...                                 model.config.motion_dim)).astype("float32")
+    >>> model.generate(labels, content, motion).shape   # (4, 8, 32, 32, 3)
+
+    Reference:
+        Sun, Xu & Saenko, "TwoStreamVAN: Improving Motion Modeling in Video Generation",
+        WACV 2020, arXiv:1812.01037.
+    """
+
+    single_stream = False
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = ModelConfig.from_dict(config)
+        if not isinstance(config, ModelConfig):
+            raise ValueError(f"`config` must be a ModelConfig. Received: config={config!r}")
+        self.config = config
+        dtype = self.dtype_policy
+        self.content_encoder = ContentEncoder(config, dtype=dtype, name="content_encoder")
+        self.content_generator = ContentGenerator(config, single_stream=self.single_stream,
+                                                  dtype=dtype, name="content_generator")
+        self.motion_encoder = MotionEncoder(config, dtype=dtype, name="motion_encoder")
+        self.motion_generator = MotionGenerator(config, single_stream=self.single_stream,
+                                                dtype=dtype, name="motion_generator")
+        self.built = True
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """Builds the architecture of a `ModelConfig` preset with fresh weights.
+
+        Args:
+            preset: `"weizmann"`, `"mug"`, `"synaction"` or `"synthetic"`.
+            **overrides: `ModelConfig` fields replacing the preset's.
+        """
+        return cls(ModelConfig.from_preset(preset, **overrides))
+
+    # --- Parameter groups of the four generator optimizers (spec 4) ---
+
+    @property
+    def content_encoder_variables(self):
+        """E_c convs, FC and sampler."""
+        return self.content_encoder.trainable_variables
+
+    @property
+    def content_decoder_variables(self):
+        """The content head (both Dense layers) and G_c."""
+        return self.content_generator.trainable_variables
+
+    @property
+    def motion_encoder_variables(self):
+        """E_m and its sampler."""
+        return self.motion_encoder.trainable_variables
+
+    @property
+    def motion_decoder_variables(self):
+        """Trajectory FC, ConvLSTM, the joint Dense layers and G_m."""
+        return self.motion_generator.trainable_variables
+
+    # --- Building blocks (spec 3.3) ---
+
+    def encode_content(self, images, labels):
+        """E_c: returns the content posterior `(mean, log_var)`, each `(batch, content_dim)`."""
+        return self.content_encoder(images, labels)
+
+    def decode_content(self, content_code, labels):
+        """Content-only decoding: returns `(frame, scale_features)` (no motion, no fusion)."""
+        _, features = self.content_generator.content_state(content_code, labels)
+        return self.content_generator.decode(features)
+
+    def predict_frame(self, previous, labels, motion_code, state, training=False):
+        """One generation step (spec 3.3): the frame after `previous`.
+
+        Args:
+            previous: `(batch, res, res, 3)`, the frame the content comes from.
+            labels: `(batch,)` integer labels.
+            motion_code: `(batch, motion_dim)`.
+            state: the motion history `[h, c]`.
+            training: BatchNorm mode of the motion stream.
+
+        Returns:
+            `(frame, scale_features)`: the next frame and G_c's fused maps below full
+            resolution, coarse to fine.
+        """
+        mean, _ = self.content_encoder(previous, labels)
+        hidden, features = self.content_generator.content_state(mean, labels)
+        motion = self.motion_generator(motion_code, labels, hidden, state, training=training)
+        return self.content_generator.decode(features, motion)
+
+    def observe_motion(self, previous, current, state, training=False):
+        """Advances the motion history by E_m's map of `(previous - current) * diff_scale`."""
+        difference = (previous - current) * self.config.diff_scale
+        return self.motion_generator.update_history(
+            self.motion_encoder.motion_map(difference, training=training), state)
+
+    # --- Test-time generation (spec 3.4) ---
+
+    def generate(self, labels, content_noise, motion_noise):
+        """Generates videos from labels and noise; deterministic given its inputs.
+
+        Frame 0 decodes the content noise without motion; each motion-noise step then predicts
+        the next frame (spec 3.3) and the history observes the generated difference; the first
+        `config.warmup_frames` frames are dropped. A Python loop over the static number of
+        steps, so it traces once per input shape under `tf.function` or `jax.jit`.
+
+        Args:
+            labels: `(batch,)` integer class labels in `[0, num_classes)`.
+            content_noise: `(batch, content_dim)`, the content code (e.g. N(0, I)).
+            motion_noise: `(batch, steps, motion_dim)` with `steps >= warmup_frames`; the video
+                has `steps + 1 - warmup_frames` frames (`config.motion_noise_steps` gives
+                `config.frames`).
+
+        Returns:
+            `(batch, steps + 1 - warmup_frames, res, res, 3)`, nominally in [-1, 1] (not clipped).
+        """
+        config = self.config
+        batch = _check_shape("labels", labels, (None,))[0]
+        _check_shape("content_noise", content_noise, (batch, config.content_dim))
+        steps = _check_shape("motion_noise", motion_noise, (batch, None, config.motion_dim))[1]
+        if steps is None or steps < max(config.warmup_frames, 1):
+            raise ValueError(
+                f"`motion_noise` needs at least max(warmup_frames, 1) = "
+                f"{max(config.warmup_frames, 1)} steps (time axis 1) to give a frame. Received: "
+                f"motion_noise.shape={tuple(motion_noise.shape)}"
+            )
+        self._check_labels(labels)
+        frames = [self.decode_content(content_noise, labels)[0]]
+        state = self.motion_generator.initial_state(ops.shape(frames[0])[0])
+        for step in range(steps):
+            if step > 0:
+                state = self.observe_motion(frames[-2], frames[-1], state)
+            frames.append(self.predict_frame(frames[-1], labels, motion_noise[:, step], state)[0])
+        return ops.stack(frames[config.warmup_frames:], axis=1)
+
+    def call(self, inputs):
+        labels, content_noise, motion_noise = inputs
+        return self.generate(labels, content_noise, motion_noise)
+
+    # --- Training forwards (spec 3.5) ---
+
+    def content_forward(self, videos, labels, frame_index, content_noise, prior_noise,
+                        training=True):
+        """The content task: reconstruct one frame and decode a prior sample.
+
+        Args:
+            videos: `(batch, T, res, res, 3)` real clips.
+            labels: `(batch,)` integer labels.
+            frame_index: scalar int tensor in `[0, T - 2]`, the frame for the whole batch.
+            content_noise: `(batch, content_dim)` N(0, I), reparameterises the posterior.
+            prior_noise: `(batch, content_dim)` N(0, I), the prior code of `x_p`.
+            training: unused by the content stream (no BatchNorm); kept for a uniform API.
+
+        Returns:
+            A dict: `target` (the real frame `(batch, res, res, 3)`), `x_tilde` (its
+            reconstruction), `x_p` (the prior sample), `content_mean` and `content_log_var`
+            (`(batch, content_dim)`).
+        """
+        del training
+        self._check_videos(videos, minimum_frames=2)
+        target = ops.take(videos, frame_index, axis=1)
+        mean, log_var = self.content_encoder(target, labels)
+        code = mean + ops.exp(0.5 * log_var) * ops.cast(content_noise, mean.dtype)
+        return {
+            "target": target,
+            "x_tilde": self.decode_content(code, labels)[0],
+            "x_p": self.decode_content(prior_noise, labels)[0],
+            "content_mean": mean,
+            "content_log_var": log_var,
+        }
+
+    def prediction_forward(self, videos, labels, timestep, motion_noise, prior_motion_noise,
+                           training=True):
+        """The next-frame prediction task: predict frame `t` from frame `t - 1` and the history.
+
+        The history runs the ConvLSTM from its initial state over `m(d_0) ... m(d_{t-2})`
+        (computed for every step and masked, so `timestep` can be a tensor without retracing);
+        the posterior motion code sees `d_{t-1}`, the difference to the target.
+
+        Args:
+            videos: `(batch, T, res, res, 3)` real clips, T >= 3.
+            labels: `(batch,)` integer labels.
+            timestep: scalar int tensor `t` in `[1, T - 2]`, shared by the batch.
+            motion_noise: `(batch, motion_dim)` N(0, I), reparameterises the posterior.
+            prior_motion_noise: `(batch, motion_dim)`, the prior motion code of `x_p`.
+            training: BatchNorm mode of the motion stream.
+
+        Returns:
+            A dict: `previous` and `target` (real frames `t - 1` and `t`), `x_tilde` (predicted
+            with the posterior code), `x_p` (with the prior code), `motion_mean` and
+            `motion_log_var` (`(batch, motion_dim)`), `x_tilde_scale_features` (G_c's fused maps
+            of `x_tilde`) and `target_scale_features` (G_c's unfused maps of the target's
+            posterior mean; the loss stops their gradient), lists coarse to fine.
+        """
+        time = self._check_videos(videos, minimum_frames=3)
+        differences = self._differences(videos)
+        maps, means, log_vars = self._encode_differences(differences, labels, training)
+        state = self.motion_generator.initial_state(ops.shape(videos)[0])
+        for step in range(time - 2):
+            updated = self.motion_generator.update_history(maps[step], state)
+            keep = ops.less(step, timestep - 1)
+            state = [ops.where(keep, new, old) for new, old in zip(updated, state)]
+        mean = ops.take(means, timestep - 1, axis=1)
+        log_var = ops.take(log_vars, timestep - 1, axis=1)
+        code = mean + ops.exp(0.5 * log_var) * ops.cast(motion_noise, mean.dtype)
+        previous = ops.take(videos, timestep - 1, axis=1)
+        target = ops.take(videos, timestep, axis=1)
+        x_tilde, tilde_features = self.predict_frame(previous, labels, code, state, training)
+        x_p, _ = self.predict_frame(previous, labels, prior_motion_noise, state, training)
+        target_mean, _ = self.content_encoder(target, labels)
+        return {
+            "previous": previous,
+            "target": target,
+            "x_tilde": x_tilde,
+            "x_p": x_p,
+            "motion_mean": mean,
+            "motion_log_var": log_var,
+            "x_tilde_scale_features": tilde_features,
+            "target_scale_features": self.decode_content(target_mean, labels)[1],
+        }
+
+    def video_forward(self, videos, labels, motion_noise, prior_motion_noise, content_coins,
+                      history_coins, training=True):
+        """The video task: two autoregressive passes with scheduled sampling.
+
+        Frame 0 of both passes is `G_c(mu_c(x_0))`. At step s (predicting frame s + 1) the
+        content comes from the real `x_s` where `content_coins[., s]` is true, else from the
+        last generated frame; for s > 0 the history observes the real `d_{s-1}` where
+        `history_coins[., s]` is true, else the generated difference. The `x_tilde` pass uses
+        posterior motion codes `q(z | d_s, k)`, the `x_p` pass the prior noise. Gradients flow
+        through the whole clip (BPTT, through E_c into earlier generated frames).
+
+        Args:
+            videos: `(batch, T, res, res, 3)` real clips, T >= 2.
+            labels: `(batch,)` integer labels.
+            motion_noise: `(batch, T - 1, motion_dim)` N(0, I), reparameterises the posteriors.
+            prior_motion_noise: `(batch, T - 1, motion_dim)`, the prior codes of `x_p`.
+            content_coins: bool `(2, T - 1)`, row 0 for the `x_tilde` pass, row 1 for `x_p`:
+                true = take the content from the real frame (one Bernoulli(eps) per step).
+            history_coins: bool `(2, T - 1)`, same rows: true = observe the real difference
+                (column 0 is unused).
+            training: BatchNorm mode of the motion stream.
+
+        Returns:
+            A dict: `video_tilde` and `video_p` (`(batch, T, res, res, 3)`), `motion_mean` and
+            `motion_log_var` (`(batch, T - 1, motion_dim)`), `video_tilde_scale_features`
+            (G_c's fused maps of the `x_tilde` pass, each `(batch, T - 1, h, w, c)`) and
+            `target_scale_features` (unfused maps of frames 1..T-1 decoded from their posterior
+            means, same shapes), lists coarse to fine.
+        """
+        time = self._check_videos(videos, minimum_frames=2)
+        for name, coins in (("content_coins", content_coins), ("history_coins", history_coins)):
+            _check_shape(name, coins, (2, time - 1))
+        differences = self._differences(videos)
+        maps, means, log_vars = self._encode_differences(differences, labels, training)
+        posterior = means + ops.exp(0.5 * log_vars) * ops.cast(motion_noise, means.dtype)
+        first_mean, _ = self.content_encoder(videos[:, 0], labels)
+        first = self.decode_content(first_mean, labels)[0]
+        passes = []
+        for row, codes in enumerate((posterior, prior_motion_noise)):
+            frames, features = [first], []
+            state = self.motion_generator.initial_state(ops.shape(videos)[0])
+            for step in range(time - 1):
+                if step > 0:
+                    generated = self.motion_encoder.motion_map(
+                        (frames[-2] - frames[-1]) * self.config.diff_scale, training=training)
+                    observed = ops.where(history_coins[row, step], maps[step - 1], generated)
+                    state = self.motion_generator.update_history(observed, state)
+                source = ops.where(content_coins[row, step], videos[:, step], frames[-1])
+                frame, scale_features = self.predict_frame(source, labels, codes[:, step],
+                                                           state, training)
+                frames.append(frame)
+                features.append(scale_features)
+            passes.append((ops.stack(frames, axis=1), features))
+        (video_tilde, tilde_features), (video_p, _) = passes
+        targets = ops.reshape(videos[:, 1:], (-1, *tuple(videos.shape[2:])))
+        target_labels = ops.reshape(
+            ops.repeat(ops.expand_dims(labels, 1), time - 1, axis=1), (-1,))
+        target_mean, _ = self.content_encoder(targets, target_labels)
+        target_features = [
+            ops.reshape(f, (-1, time - 1, *tuple(f.shape[1:])))
+            for f in self.decode_content(target_mean, target_labels)[1]
+        ]
+        return {
+            "video_tilde": video_tilde,
+            "video_p": video_p,
+            "motion_mean": means,
+            "motion_log_var": log_vars,
+            "video_tilde_scale_features": [
+                ops.stack([step[i] for step in tilde_features], axis=1)
+                for i in range(len(target_features))
+            ],
+            "target_scale_features": target_features,
+        }
+
+    # --- Helpers ---
+
+    def _differences(self, videos):
+        """`d_s = (x_s - x_{s+1}) * diff_scale` for s = 0..T-2: `(batch, T - 1, res, res, 3)`."""
+        return (videos[:, :-1] - videos[:, 1:]) * self.config.diff_scale
+
+    def _encode_differences(self, differences, labels, training):
+        """E_m on each difference (one call per step, batch statistics per step as original).
+
+        Returns:
+            The list of motion maps, and the posterior means and log-variances stacked to
+            `(batch, T - 1, motion_dim)`.
+        """
+        maps, means, log_vars = [], [], []
+        for step in range(differences.shape[1]):
+            motion_map, mean, log_var = self.motion_encoder(differences[:, step], labels,
+                                                            training=training)
+            maps.append(motion_map)
+            means.append(mean)
+            log_vars.append(log_var)
+        return maps, ops.stack(means, axis=1), ops.stack(log_vars, axis=1)
+
+    def _check_videos(self, videos, minimum_frames):
+        res = self.config.resolution
+        time = _check_shape("videos", videos, (None, None, res, res, 3))[1]
+        if time is None or time < minimum_frames:
+            raise ValueError(
+                f"`videos` needs a static time axis of at least {minimum_frames} frames. "
+                f"Received: videos.shape={tuple(videos.shape)}"
+            )
+        return time
+
+    def _check_labels(self, labels):
+        values = _blocks.concrete_value(labels)
+        if values is not None and values.size and (
+                values.min() < 0 or values.max() >= self.config.num_classes):
+            raise ValueError(
+                f"`labels` must lie in [0, {self.config.num_classes}). Received: labels with "
+                f"min {values.min()} and max {values.max()}"
+            )
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(ModelConfig.from_dict(config.pop("config")), **config)
