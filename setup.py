@@ -31,6 +31,7 @@ setup(
         "matplotlib",
         "av",
         "pillow",
+        "tensorboard",
     ],
     extras_require={
         "test": ["pytest", "jax[cpu]"],

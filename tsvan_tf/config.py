@@ -367,3 +367,98 @@ class LossConfig(_Config):
             if getattr(self, name) > 1:
                 _fail(f"`{name}` is a probability and must be <= 1.",
                       **{name: getattr(self, name)})
+
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(_Config):
+    """The training run: length, batch, optimizers, distribution, checkpoints and logging.
+
+    Defaults are the paper's (spec section 5); presets shorten the run for CPU use.
+
+    Attributes:
+        total_steps: iterations to train (one task per iteration).
+        batch_size: clips per iteration, the global batch across replicas.
+        seed: seeds the weights, the data order, the task choice, the coins and the noise.
+        learning_rate: Adam learning rate of all six optimizers.
+        beta_1, beta_2: Adam betas (0.5, 0.999).
+        weight_decay: coupled L2 decay (PyTorch Adam's `weight_decay`): `weight_decay * w` is
+            added to each gradient, through the loss.
+        strategy: `"default"` (one device), `"mirrored"` (all local GPUs) or `"multi_worker"`
+            (`MultiWorkerMirroredStrategy` reading `TF_CONFIG`).
+        mixed_precision: `"float32"`, `"mixed_float16"` (with loss scaling) or
+            `"mixed_bfloat16"`.
+        jit_compile: compile each per-replica step with XLA. Under several replicas with
+            `sync_batch_norm` it is turned off (XLA cannot run the cross-replica reduction).
+        sync_batch_norm: BatchNorm statistics over the global batch under several replicas
+            (the original's single-GPU semantics); False keeps per-replica statistics.
+        checkpoint_every: steps between checkpoints (one is also written at the end).
+        keep_checkpoints: checkpoints kept on disk.
+        log_every: steps between loss records (TensorBoard, `losses.jsonl`).
+        sample_every: steps between sample GIFs and the loss plot.
+        samples_per_class: videos per class in each sample grid (one row per class).
+        frame_stride: frames between sampled clip frames; 0 uses the dataset's per-class strides.
+        max_frame_stride: if > 0, each training clip's stride is drawn from
+            `[stride, max_frame_stride]`.
+        shuffle_buffer: clips in the data shuffle buffer.
+    """
+
+    total_steps: int = 500_000
+    batch_size: int = 16
+    seed: int = 0
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    weight_decay: float = 1e-5
+    strategy: str = "default"
+    mixed_precision: str = "float32"
+    jit_compile: bool = True
+    sync_batch_norm: bool = True
+    checkpoint_every: int = 10_000
+    keep_checkpoints: int = 3
+    log_every: int = 50
+    sample_every: int = 10_000
+    samples_per_class: int = 4
+    frame_stride: int = 0
+    max_frame_stride: int = 0
+    shuffle_buffer: int = 1_000
+
+    PRESETS: typing.ClassVar[dict] = {
+        "weizmann": {},
+        "mug": {},
+        "synaction": {"total_steps": 800_000},
+        "synthetic": {"total_steps": 3_000, "checkpoint_every": 500, "log_every": 10,
+                      "sample_every": 500},
+    }
+
+    def validate(self):
+        for name in ("total_steps", "batch_size", "checkpoint_every", "keep_checkpoints",
+                     "log_every", "sample_every", "samples_per_class", "shuffle_buffer"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                _fail(f"`{name}` must be a positive integer.", **{name: value})
+        for name in ("seed", "frame_stride", "max_frame_stride"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 0:
+                _fail(f"`{name}` must be a non-negative integer.", **{name: value})
+        for name in ("learning_rate", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                _fail(f"`{name}` must be a finite number >= 0.", **{name: value})
+        for name in ("beta_1", "beta_2"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 <= value < 1:
+                _fail(f"`{name}` must be in [0, 1).", **{name: value})
+        if self.strategy not in STRATEGIES:
+            _fail(f"`strategy` must be one of {STRATEGIES}.", strategy=self.strategy)
+        if self.mixed_precision not in PRECISIONS:
+            _fail(f"`mixed_precision` must be one of {PRECISIONS}.",
+                  mixed_precision=self.mixed_precision)
+        if self.max_frame_stride and self.max_frame_stride < max(self.frame_stride, 1):
+            _fail("`max_frame_stride` must be 0 (fixed stride) or >= `frame_stride`.",
+                  frame_stride=self.frame_stride, max_frame_stride=self.max_frame_stride)

@@ -304,12 +304,15 @@ class Trainer:
                 video_discriminator=VideoDiscriminator(model_config, name="video_discriminator"),
             )
             self._build_models()
+            if self.num_replicas > 1 and train_config.sync_batch_norm:
+                _synchronize_batch_norm(self.models)
             self.optimizers = {name: self._make_optimizer(name) for name in OPTIMIZER_NAMES}
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, generator=self.models.generator,
             image_discriminator=self.models.image_discriminator,
-            video_discriminator=self.models.video_discriminator, **self.optimizers)
+            video_discriminator=self.models.video_discriminator,
+            **{f"{name}_optimizer": optimizer for name, optimizer in self.optimizers.items()})
         self._gradient_functions = {}
         self._apply_functions = {}
 
@@ -651,6 +654,18 @@ class _SignalFlag:
         if self._previous is not None:
             signal.signal(self.signum, self._previous)
         return False
+
+
+def _synchronize_batch_norm(models):
+    """Makes every BatchNormalization use global-batch statistics across replicas.
+
+    A distribution setting, not part of the architecture: it is switched on the built layers
+    (Keras reads `synchronized` at call time) so saved models stay backend-neutral.
+    """
+    for model in (models.generator, models.image_discriminator, models.video_discriminator):
+        for layer in model._flatten_layers():
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.synchronized = True
 
 
 def create_strategy(name):
