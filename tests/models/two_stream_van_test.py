@@ -12,6 +12,7 @@ from tests.models import TINY
 from tsvan_tf import testing
 from tsvan_tf.config import ModelConfig
 from tsvan_tf.models import TwoStreamVAN
+from tsvan_tf.models import _blocks
 
 _FRESH_PROCESS = """
 import sys
@@ -174,12 +175,13 @@ class TwoStreamVANTest(testing.TestCase):
         # All coins true: frame 1 of x_p comes from the real x_0 and the initial history.
         state = model.motion_generator.initial_state(2)
         expected, _ = model.predict_frame(videos[:, 0], labels, motion[:, 0], state)
-        self.assertAllCloseNumpy(out["video_p"][:, 1], expected, atol=1e-5)
+        self.assertAllCloseNumpy(out["video_p"][:, 1], expected, atol=1e-4)
         false = np.zeros((2, time - 1), bool)
         free = model.video_forward(videos, labels, motion, motion, false, false, training=False)
-        self.assertAllCloseNumpy(free["video_p"][:, :2], out["video_p"][:, :2], atol=1e-5)
-        self.assertGreater(np.abs(keras.ops.convert_to_numpy(free["video_p"][:, 2:])
-                                  - keras.ops.convert_to_numpy(out["video_p"][:, 2:])).max(), 1e-6)
+        # Coins false: frame 0 is the same, later frames come from generated content/history.
+        self.assertAllCloseNumpy(free["video_p"][:, 0], out["video_p"][:, 0], atol=1e-6)
+        self.assertFalse(np.array_equal(keras.ops.convert_to_numpy(free["video_p"][:, 1:]),
+                                        keras.ops.convert_to_numpy(out["video_p"][:, 1:])))
 
     def test_bad_inputs_raise(self):
         model = self.model
@@ -207,22 +209,61 @@ class TwoStreamVANTest(testing.TestCase):
         video = model.generate(*_inputs(model.config))
         self.assertEqual(tuple(video.shape), (2, 4, 16, 16, 3))
 
+    def test_variants_change_the_motion_generator(self):
+        count = _blocks.count_params
+        config = self.model.config
+        full = self.model.motion_generator
+        variant = self.variant.motion_generator
+        self.assertEqual(count(variant.joint_layers), 0)
+        self.assertGreater(count(full.joint_layers), 0)
+        bw, n = config.kernel_branch_width, config.kernel_size
+        mask_head = (9 * bw * bw + bw) + 2 * bw + (9 * bw + 1)
+        separable_heads = 2 * ((9 * bw * n + n) + 2 * n + (9 * n * n + n))
+        full_head = (9 * bw * n * n + n * n) + 2 * n * n + (9 * n ** 4 + n * n)
+        shared = [9 * c * bw + bw + 2 * bw for c in config.kernel_branch_channels]
+        self.assertEqual(count(full.kernel_layers) - count(variant.kernel_layers),
+                         sum(shared[:3]) + 4 * (mask_head + separable_heads) - full_head)
+        hidden = np.zeros((1, config.content_hidden_dim), "float32")
+        outputs = variant(np.zeros((1, config.motion_dim), "float32"), np.zeros(1), hidden,
+                          variant.initial_state(1))
+        side = config.resolution
+        self.assertEqual([tuple(t.shape) for t in outputs[0]], [(1, side, side, n * n)])
+        outputs = full(np.zeros((1, config.motion_dim), "float32"), np.zeros(1), hidden,
+                       full.initial_state(1))
+        self.assertEqual([len(entry) for entry in outputs], [3, 3, 3, 3])
+
+    def test_one_scale_fuses_only_at_full_resolution(self):
+        generator = self.variant.content_generator
+        config = generator.config
+        self.assertLen(generator.fusions, 1)
+        _, features = generator.content_state(np.ones((1, config.content_dim), "float32"),
+                                              np.zeros(1))
+        side = config.resolution
+        # Zero full kernels and no mask (-M): the only fusion, at full resolution, erases the frame.
+        taps = np.zeros((1, side, side, config.kernel_size ** 2), "float32")
+        frame, scale_features = generator.decode(features, [[taps]])
+        self.assertEqual(scale_features, [])
+        self.assertAllCloseNumpy(frame, np.zeros((1, side, side, 3)))
+
     def test_saving_in_a_fresh_process(self):
         model = self.model
         inputs = [x.astype("int32") if x.dtype.kind == "i" else x for x in _inputs(model.config)]
         loaded = self.run_model_saving_test(model, inputs, call=lambda m, x: m.generate(*x))
         self.assertIsInstance(loaded, TwoStreamVAN)
         self.assertEqual(loaded.config, model.config)
-        # A new interpreter that imports only keras and tsvan_tf.models.
+        # A new interpreter that imports only keras and tsvan_tf.models, on the TensorFlow
+        # backend (the product; also checks that a file written on JAX loads there).
         tmp = self.get_temp_dir()
         model_path, inputs_path = os.path.join(tmp, "fresh.keras"), os.path.join(tmp, "in.npz")
         output_path = os.path.join(tmp, "out.npy")
         model.save(model_path)
         np.savez(inputs_path, *inputs)
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
         result = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, model_path, inputs_path,
-                                 output_path], capture_output=True, text=True, check=False)
+                                 output_path], capture_output=True, text=True, env=env,
+                                check=False)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-        self.assertAllCloseNumpy(np.load(output_path), model.generate(*inputs), atol=1e-6)
+        self.assertAllCloseNumpy(np.load(output_path), model.generate(*inputs), atol=1e-5)
 
     @pytest.mark.large
     def test_weizmann_training_forward_shapes(self):
