@@ -201,10 +201,6 @@ class ModelConfig(_Config):
                   num_scales=self.num_scales)
         if not _is_int(self.kernel_size) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
             _fail("`kernel_size` must be an odd positive integer.", kernel_size=self.kernel_size)
-        base = self.resolution // factor
-        if self.kernel_size // 2 >= base:
-            _fail("`kernel_size` // 2 must be smaller than the base map side resolution/8.",
-                  kernel_size=self.kernel_size, resolution=self.resolution)
         if self.kernel_mode not in KERNEL_MODES:
             _fail(f"`kernel_mode` must be one of {KERNEL_MODES}.", kernel_mode=self.kernel_mode)
         if self.fusion_padding not in FUSION_PADDINGS:

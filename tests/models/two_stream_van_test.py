@@ -49,38 +49,24 @@ def _tiny(**overrides):
 
 class TwoStreamVANTest(testing.TestCase):
 
-    def test_weizmann_parameter_groups(self):
-        model = TwoStreamVAN.from_preset("weizmann")
-        count = _blocks.count_params
-        groups = [model.content_encoder_variables, model.content_decoder_variables,
-                  model.motion_encoder_variables, model.motion_decoder_variables]
-        sizes = [sum(int(np.prod(v.shape)) for v in group) for group in groups]
-        self.assertEqual(sizes, [548_272 + 535_552, 793_088 + 124_848, 647_520 + 66_944,
-                                 95_296 + 33_621_056 + 369_900])
-        self.assertEqual(count([model]), 36_802_476)
-        paths = [v.path for group in groups for v in group]
-        self.assertEqual(len(paths), len(set(paths)))
-        self.assertEqual(sorted(paths), sorted(v.path for v in model.trainable_variables))
-
-    @testing.parameterized.named_parameters(("weizmann", "weizmann"), ("synthetic", "synthetic"))
-    def test_generate_shape(self, preset):
-        model = TwoStreamVAN.from_preset(preset)
-        config = model.config
-        labels, content, motion = _inputs(config, batch=1)
-        video = model.generate(labels, content, motion)
-        self.assertEqual(tuple(video.shape),
-                         (1, config.frames, config.resolution, config.resolution, 3))
-        self.assertTrue(np.all(np.isfinite(keras.ops.convert_to_numpy(video))))
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Shared (eager JAX compiles every initializer): the tiny model and, with warm-up 0, a
+        # model with every variant switch flipped (-C, -M, one scale, full kernels).
+        cls.model = _tiny()
+        cls.variant = _tiny(warmup_frames=0, joint=False, use_mask=False, num_scales=1,
+                            kernel_mode="full")
 
     def test_generate_is_deterministic_and_equals_call(self):
-        model = _tiny()
+        model = self.model
         inputs = _inputs(model.config)
         first = model.generate(*inputs)
         self.assertAllCloseNumpy(model.generate(*inputs), first, atol=0, rtol=0)
         self.assertAllCloseNumpy(model(list(inputs)), first, atol=0, rtol=0)
 
     def test_noise_and_label_roles(self):
-        model = _tiny(warmup_frames=0)
+        model = self.variant
         labels, content, motion = _inputs(model.config)
         base = keras.ops.convert_to_numpy(model.generate(labels, content, motion))
         other_motion = keras.ops.convert_to_numpy(model.generate(labels, content, motion + 1))
@@ -94,12 +80,12 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertGreater(np.abs(other_labels - base).max(), 1e-6)
 
     def test_generate_length_follows_motion_noise(self):
-        model = _tiny()
+        model = self.model
         labels, content, motion = _inputs(model.config, steps=6)
         self.assertEqual(tuple(model.generate(labels, content, motion).shape)[1], 6)
 
     def test_generate_compiles_once(self):
-        model = _tiny()
+        model = self.model
         traces = []
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
@@ -134,7 +120,7 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertLen(traces, 1)
 
     def test_content_forward(self):
-        model = _tiny()
+        model = self.model
         config = model.config
         videos = _videos(config)
         labels, content, _ = _inputs(config)
@@ -147,33 +133,32 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertAllCloseNumpy(out["x_p"], model.decode_content(content, labels)[0], atol=1e-5)
 
     def test_prediction_forward_matches_a_manual_rollout(self):
-        model = _tiny(frames=5)
+        model = self.model
         config = model.config
         videos = _videos(config)
         labels, _, motion = _inputs(config)
         noise, prior = motion[:, 0], motion[:, 1]
-        out = model.prediction_forward(videos, labels, np.int32(3), noise, prior, training=False)
+        out = model.prediction_forward(videos, labels, np.int32(2), noise, prior, training=False)
         state = model.motion_generator.initial_state(2)
-        for step in range(2):  # history m(d_0), m(d_1)
-            state = model.observe_motion(videos[:, step], videos[:, step + 1], state)
-        difference = (videos[:, 2] - videos[:, 3]) * config.diff_scale
+        state = model.observe_motion(videos[:, 0], videos[:, 1], state)  # history m(d_0)
+        difference = (videos[:, 1] - videos[:, 2]) * config.diff_scale
         _, mean, log_var = model.motion_encoder(difference, labels)
         code = mean + np.exp(0.5 * keras.ops.convert_to_numpy(log_var)) * noise
-        x_tilde, features = model.predict_frame(videos[:, 2], labels, code, state)
-        x_p, _ = model.predict_frame(videos[:, 2], labels, prior, state)
+        x_tilde, features = model.predict_frame(videos[:, 1], labels, code, state)
+        x_p, _ = model.predict_frame(videos[:, 1], labels, prior, state)
         self.assertAllCloseNumpy(out["motion_mean"], mean, atol=1e-5)
         self.assertAllCloseNumpy(out["x_tilde"], x_tilde, atol=1e-5)
         self.assertAllCloseNumpy(out["x_p"], x_p, atol=1e-5)
-        self.assertAllCloseNumpy(out["target"], videos[:, 3])
+        self.assertAllCloseNumpy(out["target"], videos[:, 2])
         self.assertEqual([tuple(f.shape) for f in out["x_tilde_scale_features"]],
                          [tuple(f.shape) for f in features])
-        target_mean, _ = model.encode_content(videos[:, 3], labels)
+        target_mean, _ = model.encode_content(videos[:, 2], labels)
         for a, b in zip(out["target_scale_features"],
                         model.decode_content(target_mean, labels)[1]):
             self.assertAllCloseNumpy(a, b, atol=1e-5)
 
     def test_video_forward(self):
-        model = _tiny()
+        model = self.model
         config = model.config
         time = config.frames
         videos = _videos(config)
@@ -190,15 +175,16 @@ class TwoStreamVANTest(testing.TestCase):
         # All coins true: frame 1 of x_p comes from the real x_0 and the initial history.
         state = model.motion_generator.initial_state(2)
         expected, _ = model.predict_frame(videos[:, 0], labels, motion[:, 0], state)
-        self.assertAllCloseNumpy(out["video_p"][:, 1], expected, atol=1e-5)
+        self.assertAllCloseNumpy(out["video_p"][:, 1], expected, atol=1e-4)
         false = np.zeros((2, time - 1), bool)
         free = model.video_forward(videos, labels, motion, motion, false, false, training=False)
-        self.assertAllCloseNumpy(free["video_p"][:, :2], out["video_p"][:, :2], atol=1e-5)
-        self.assertGreater(np.abs(keras.ops.convert_to_numpy(free["video_p"][:, 2:])
-                                  - keras.ops.convert_to_numpy(out["video_p"][:, 2:])).max(), 1e-6)
+        # Coins false: frame 0 is the same, later frames come from generated content/history.
+        self.assertAllCloseNumpy(free["video_p"][:, 0], out["video_p"][:, 0], atol=1e-6)
+        self.assertFalse(np.array_equal(keras.ops.convert_to_numpy(free["video_p"][:, 1:]),
+                                        keras.ops.convert_to_numpy(out["video_p"][:, 1:])))
 
     def test_bad_inputs_raise(self):
-        model = _tiny()
+        model = self.model
         labels, content, motion = _inputs(model.config)
         with self.assertRaisesRegex(ValueError, r"\[0, 3\).*min 3 and max 4"):
             model.generate(labels + 3, content, motion)
@@ -217,31 +203,67 @@ class TwoStreamVANTest(testing.TestCase):
         with self.assertRaisesRegex(ValueError, "ModelConfig"):
             TwoStreamVAN("weizmann")
 
-    @testing.parameterized.named_parameters(
-        ("no_joint", {"joint": False}), ("no_mask", {"use_mask": False}),
-        ("one_scale", {"num_scales": 1}), ("full_kernels", {"kernel_mode": "full"}),
-    )
-    def test_variants_generate(self, overrides):
-        model = _tiny(**overrides)
+    def test_variants_generate(self):
+        model = self.variant
+        self.assertEqual(model.content_generator.fusions[0].use_mask, False)
         video = model.generate(*_inputs(model.config))
         self.assertEqual(tuple(video.shape), (2, 4, 16, 16, 3))
 
+    def test_variants_change_the_motion_generator(self):
+        count = _blocks.count_params
+        config = self.model.config
+        full = self.model.motion_generator
+        variant = self.variant.motion_generator
+        self.assertEqual(count(variant.joint_layers), 0)
+        self.assertGreater(count(full.joint_layers), 0)
+        bw, n = config.kernel_branch_width, config.kernel_size
+        mask_head = (9 * bw * bw + bw) + 2 * bw + (9 * bw + 1)
+        separable_heads = 2 * ((9 * bw * n + n) + 2 * n + (9 * n * n + n))
+        full_head = (9 * bw * n * n + n * n) + 2 * n * n + (9 * n ** 4 + n * n)
+        shared = [9 * c * bw + bw + 2 * bw for c in config.kernel_branch_channels]
+        self.assertEqual(count(full.kernel_layers) - count(variant.kernel_layers),
+                         sum(shared[:3]) + 4 * (mask_head + separable_heads) - full_head)
+        hidden = np.zeros((1, config.content_hidden_dim), "float32")
+        outputs = variant(np.zeros((1, config.motion_dim), "float32"), np.zeros(1), hidden,
+                          variant.initial_state(1))
+        side = config.resolution
+        self.assertEqual([tuple(t.shape) for t in outputs[0]], [(1, side, side, n * n)])
+        outputs = full(np.zeros((1, config.motion_dim), "float32"), np.zeros(1), hidden,
+                       full.initial_state(1))
+        self.assertEqual([len(entry) for entry in outputs], [3, 3, 3, 3])
+
+    def test_one_scale_fuses_only_at_full_resolution(self):
+        generator = self.variant.content_generator
+        config = generator.config
+        self.assertLen(generator.fusions, 1)
+        _, features = generator.content_state(np.ones((1, config.content_dim), "float32"),
+                                              np.zeros(1))
+        side = config.resolution
+        # Zero full kernels and no mask (-M): the only fusion, at full resolution, erases the frame.
+        taps = np.zeros((1, side, side, config.kernel_size ** 2), "float32")
+        frame, scale_features = generator.decode(features, [[taps]])
+        self.assertEqual(scale_features, [])
+        self.assertAllCloseNumpy(frame, np.zeros((1, side, side, 3)))
+
     def test_saving_in_a_fresh_process(self):
-        model = _tiny()
+        model = self.model
         inputs = [x.astype("int32") if x.dtype.kind == "i" else x for x in _inputs(model.config)]
         loaded = self.run_model_saving_test(model, inputs, call=lambda m, x: m.generate(*x))
         self.assertIsInstance(loaded, TwoStreamVAN)
         self.assertEqual(loaded.config, model.config)
-        # A new interpreter that imports only keras and tsvan_tf.models.
+        # A new interpreter that imports only keras and tsvan_tf.models, on the TensorFlow
+        # backend (the product; also checks that a file written on JAX loads there).
         tmp = self.get_temp_dir()
         model_path, inputs_path = os.path.join(tmp, "fresh.keras"), os.path.join(tmp, "in.npz")
         output_path = os.path.join(tmp, "out.npy")
         model.save(model_path)
         np.savez(inputs_path, *inputs)
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
         result = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, model_path, inputs_path,
-                                 output_path], capture_output=True, text=True, check=False)
+                                 output_path], capture_output=True, text=True, env=env,
+                                check=False)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-        self.assertAllCloseNumpy(np.load(output_path), model.generate(*inputs), atol=1e-6)
+        self.assertAllCloseNumpy(np.load(output_path), model.generate(*inputs), atol=1e-5)
 
     @pytest.mark.large
     def test_weizmann_training_forward_shapes(self):

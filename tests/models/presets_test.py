@@ -1,19 +1,17 @@
-"""Shapes and trainable parameter counts of each module at the Weizmann and synthetic presets.
+"""Every module at the Weizmann and synthetic presets: shapes, parameter counts, variants.
 
 The counts are the original's, measured from the authors' code (BatchNorm moving statistics
 excluded). Module boundaries map as follows: "content-motion state" = the content head (in
 `ContentGenerator`) + `fc_motion` and `fc_comb` (in `MotionGenerator`).
 """
 
+import keras
 import numpy as np
 
 from tsvan_tf import testing
 from tsvan_tf.config import ModelConfig
-from tsvan_tf.models import ContentEncoder
-from tsvan_tf.models import ContentGenerator
 from tsvan_tf.models import ImageDiscriminator
-from tsvan_tf.models import MotionEncoder
-from tsvan_tf.models import MotionGenerator
+from tsvan_tf.models import TwoStreamVAN
 from tsvan_tf.models import VideoDiscriminator
 from tsvan_tf.models import _blocks
 from tsvan_tf.models import video_discriminator
@@ -29,15 +27,32 @@ def _labels(config, batch=2):
     return np.arange(batch) % config.num_classes
 
 
-class ComponentsTest(testing.TestCase):
+class PresetsTest(testing.TestCase):
+    """Builds each preset's modules once (eager JAX compiles every initializer: ~1 min each)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.models = {}
+        for preset, _ in PRESETS:
+            model = TwoStreamVAN.from_preset(preset)
+            cls.models[preset] = {
+                "two_stream_van": model,
+                "content_encoder": model.content_encoder,
+                "content_generator": model.content_generator,
+                "motion_encoder": model.motion_encoder,
+                "motion_generator": model.motion_generator,
+                "image_discriminator": ImageDiscriminator(model.config),
+                "video_discriminator": VideoDiscriminator(model.config),
+            }
 
     def test_weizmann_parameter_counts(self):
-        config = ModelConfig.from_preset("weizmann")
+        models = self.models["weizmann"]
         count = _blocks.count_params
-        encoder = ContentEncoder(config)
-        generator = ContentGenerator(config)
-        motion_encoder = MotionEncoder(config)
-        motion_generator = MotionGenerator(config)
+        encoder = models["content_encoder"]
+        generator = models["content_generator"]
+        motion_encoder = models["motion_encoder"]
+        motion_generator = models["motion_generator"]
         self.assertEqual(count(encoder.feature_layers), 548_272)
         self.assertEqual(count(encoder.sampler_layers), 535_552)
         self.assertEqual(count(motion_encoder.feature_layers), 647_520)
@@ -49,17 +64,44 @@ class ComponentsTest(testing.TestCase):
         self.assertEqual(count(generator.decoder_layers), 124_848)
         self.assertEqual(count([encoder, generator, motion_encoder, motion_generator]),
                          36_802_476)
-        self.assertEqual(count([ImageDiscriminator(config)]), 42_944)
-        self.assertEqual(count([VideoDiscriminator(config)]), 11_384_576)
+        self.assertEqual(count([models["image_discriminator"]]), 42_944)
+        self.assertEqual(count([models["video_discriminator"]]), 11_384_576)
+
+    def test_weizmann_parameter_groups(self):
+        model = self.models["weizmann"]["two_stream_van"]
+        groups = [model.content_encoder_variables, model.content_decoder_variables,
+                  model.motion_encoder_variables, model.motion_decoder_variables]
+        sizes = [sum(int(np.prod(v.shape)) for v in group) for group in groups]
+        self.assertEqual(sizes, [548_272 + 535_552, 793_088 + 124_848, 647_520 + 66_944,
+                                 95_296 + 33_621_056 + 369_900])
+        self.assertEqual(_blocks.count_params([model]), 36_802_476)
+        paths = [v.path for group in groups for v in group]
+        self.assertEqual(len(paths), len(set(paths)))
+        self.assertEqual(sorted(paths), sorted(v.path for v in model.trainable_variables))
+
+    @testing.parameterized.named_parameters(*PRESETS)
+    def test_generate_shape(self, preset):
+        model = self.models[preset]["two_stream_van"]
+        config = model.config
+        shapes = [(1,), (1, config.content_dim), (1, config.motion_noise_steps, config.motion_dim)]
+        if keras.backend.backend() == "jax":  # eager JAX compiles every op: trace symbolically
+            video = model([keras.KerasTensor(shapes[0], "int32"), keras.KerasTensor(shapes[1]),
+                           keras.KerasTensor(shapes[2])])
+        else:
+            video = model.generate(np.zeros(shapes[0], "int32"), _random(shapes[1]),
+                                   _random(shapes[2]))
+        self.assertEqual(tuple(video.shape),
+                         (1, config.frames, config.resolution, config.resolution, 3))
 
     @testing.parameterized.named_parameters(*PRESETS)
     def test_content_stream_shapes(self, preset):
         config = ModelConfig.from_preset(preset)
         res, base = config.resolution, config.base_resolution
-        mean, log_var = ContentEncoder(config)(_random((2, res, res, 3)), _labels(config))
+        models = self.models[preset]
+        mean, log_var = models["content_encoder"](_random((2, res, res, 3)), _labels(config))
         self.assertEqual(tuple(mean.shape), (2, config.content_dim))
         self.assertEqual(tuple(log_var.shape), (2, config.content_dim))
-        generator = ContentGenerator(config)
+        generator = models["content_generator"]
         hidden, features = generator.content_state(mean, _labels(config))
         self.assertEqual(tuple(hidden.shape), (2, config.content_hidden_dim))
         self.assertEqual(tuple(features.shape), (2, base, base, config.base_width))
@@ -72,10 +114,12 @@ class ComponentsTest(testing.TestCase):
     def test_motion_stream_shapes(self, preset):
         config = ModelConfig.from_preset(preset)
         res, base, mc = config.resolution, config.base_resolution, config.motion_channels
-        motion_map, mean, _ = MotionEncoder(config)(_random((2, res, res, 3)), _labels(config))
+        models = self.models[preset]
+        motion_map, mean, _ = models["motion_encoder"](_random((2, res, res, 3)),
+                                                       _labels(config))
         self.assertEqual(tuple(motion_map.shape), (2, base, base, mc))
         self.assertEqual(tuple(mean.shape), (2, config.motion_dim))
-        generator = MotionGenerator(config)
+        generator = models["motion_generator"]
         state = generator.initial_state(2)
         self.assertAllCloseNumpy(state[0], np.ones((2, base, base, mc)))
         outputs = generator(mean, _labels(config), _random((2, config.content_hidden_dim)),
@@ -94,15 +138,17 @@ class ComponentsTest(testing.TestCase):
     def test_discriminator_shapes(self, preset):
         config = ModelConfig.from_preset(preset)
         res = config.resolution
-        patches = ImageDiscriminator(config)(_random((2, res, res, 3)))
+        models = self.models[preset]
+        patches = models["image_discriminator"](_random((2, res, res, 3)))
         self.assertEqual(tuple(patches.shape), (2, res // 16, res // 16, 1))
-        logits, class_logits = VideoDiscriminator(config)(_random((2, config.frames, res, res, 3)))
+        logits, class_logits = models["video_discriminator"](
+            _random((2, config.frames, res, res, 3)))
         self.assertEqual(tuple(logits.shape), (2,))
         self.assertEqual(tuple(class_logits.shape), (2, config.num_classes))
 
     def test_video_discriminator_any_length(self):
-        config = ModelConfig.from_preset("synthetic", video_discriminator_width=4)
-        discriminator = VideoDiscriminator(config)
+        discriminator = self.models["synthetic"]["video_discriminator"]
+        config = discriminator.config
         for frames in (4, 7, 12):
             logits, class_logits = discriminator(_random((1, frames, 32, 32, 3)))
             self.assertEqual(tuple(logits.shape), (1,))
@@ -119,25 +165,9 @@ class ComponentsTest(testing.TestCase):
             sizes = [(s + 2 * p - 4) // st + 1 for s, p, st in zip(sizes, paddings[:2], stride)]
         self.assertEqual(sizes, [1, 1])
 
-    def test_variants_change_the_motion_generator(self):
-        count = _blocks.count_params
-        full = MotionGenerator(ModelConfig())
-        no_mask = MotionGenerator(ModelConfig(use_mask=False))
-        # Each branch's mask head is conv3 16->16 (2,320), BN (32), conv3 16->1 (145).
-        self.assertEqual(count(full.kernel_layers) - count(no_mask.kernel_layers), 4 * 2_497)
-        outputs = no_mask(np.zeros((1, 64), "float32"), np.zeros(1), np.zeros((1, 512)),
-                          no_mask.initial_state(1))
-        self.assertEqual([len(entry) for entry in outputs], [2, 2, 2, 2])
-        no_joint = MotionGenerator(ModelConfig(joint=False))
-        self.assertEqual(count(no_joint.joint_layers), 0)
-        single = MotionGenerator(ModelConfig(num_scales=1, kernel_mode="full"))
-        outputs = single(np.zeros((1, 64), "float32"), np.zeros(1), np.zeros((1, 512)),
-                         single.initial_state(1))
-        self.assertEqual([tuple(t.shape) for t in outputs[0]], [(1, 64, 64, 25), (1, 64, 64, 1)])
-
     def test_identity_kernels_leave_content_unchanged(self):
-        config = ModelConfig.from_preset("synthetic")
-        generator = ContentGenerator(config)
+        generator = self.models["synthetic"]["content_generator"]
+        config = generator.config
         _, features = generator.content_state(_random((2, config.content_dim)), _labels(config))
         center = np.zeros(config.kernel_size, "float32")
         center[config.kernel_size // 2] = 1.0
@@ -151,21 +181,6 @@ class ComponentsTest(testing.TestCase):
         for a, b in zip(fused_features, plain_features):
             self.assertAllCloseNumpy(a, b, atol=1e-5)
 
-    def test_one_scale_fuses_only_at_full_resolution(self):
-        config = ModelConfig.from_preset("synthetic", num_scales=1)
-        generator = ContentGenerator(config)
-        self.assertLen(generator.fusions, 1)
-        _, features = generator.content_state(_random((1, config.content_dim)), _labels(config, 1))
-        side = config.resolution
-        taps = np.zeros((1, side, side, config.kernel_size), "float32")  # zeros erase the frame
-        frame, scale_features = generator.decode(
-            features, [[taps, taps, np.ones((1, side, side, 1), "float32")]])
-        self.assertEqual(scale_features, [])
-        self.assertAllCloseNumpy(frame, np.zeros((1, side, side, 3)))
-
     def test_serialization_round_trip(self):
-        config = ModelConfig.from_preset("synthetic")
-        for model in (ContentEncoder(config), ContentGenerator(config), MotionEncoder(config),
-                      MotionGenerator(config, single_stream=True), ImageDiscriminator(config),
-                      VideoDiscriminator(config)):
+        for model in self.models["synthetic"].values():
             self.run_serialization_test(model)
