@@ -95,10 +95,13 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
         dataset = dataset.shuffle(min(shuffle_buffer, num_clips), seed=seed)
     if repeat:
         dataset = dataset.repeat()
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    # One stateless seed per clip, drawn by a cheap sequential map (reproducible for a given
+    # `seed`, fresh every epoch); the parallel decode below is then deterministic per clip.
+    # (Zipping with `Dataset.random` would add a second source and defeat auto-sharding.)
+    dataset = dataset.map(lambda serialized: (serialized, tf.random.uniform(
+        [2], maxval=tf.int64.max, dtype=tf.int64, seed=seed)))
     decode = _make_decoder(manifest, frames, strides, training, out_size)
-    dataset = tf.data.Dataset.zip((dataset, seeds)).map(decode,
-                                                        num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder,
                             num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
