@@ -125,3 +125,18 @@ class PrepareCommandTest(testing.TestCase):
                         "options", "fingerprint"})
         self.assertEqual(data["options"]["seed"], 4)
         self.assertEqual(data["splits"]["train"]["num_clips"], 8)
+
+    def test_shards_left_by_a_run_with_other_options_are_removed(self):
+        output = os.path.join(self.get_temp_dir(), "stale")
+        os.makedirs(output)
+        stale = os.path.join(output, "train-00007-of-00009.tfrecord")
+        with open(stale, "wb") as f:
+            f.write(b"from an interrupted run with other options")
+        unrelated = os.path.join(output, "notes.txt")
+        with open(unrelated, "w", encoding="utf-8") as f:
+            f.write("kept")
+        datasets.prepare_dataset("synthetic", output, seed=5, image_size=32, num_frames=10,
+                                 train_clips_per_class=1, test_clips_per_class=1,
+                                 progress=False)
+        self.assertFalse(os.path.exists(stale))
+        self.assertTrue(os.path.exists(unrelated))

@@ -45,7 +45,8 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
             pipelines here and auto-sharding is turned off.
         auto_shard_policy: the `tf.data.experimental.AutoShardPolicy` applied under
             `strategy.experimental_distribute_dataset` (AUTO: by shard file, by element when
-            there are fewer files than workers).
+            there are fewer files than workers; then give every worker the same `seed`, so
+            that they shuffle alike and the element shards partition the data).
 
     Returns:
         A `tf.data.Dataset` of `{"video": float32 (batch, frames, height, width, 3) in [-1, 1],
@@ -66,6 +67,8 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
     strides = _strides(manifest, frame_stride, max_frame_stride if training else None)
     _check_window(manifest, split, info, frames, strides)
     num_clips = info["num_clips"]
+    if num_clips == 0:
+        raise ValueError(f"Split {split!r} of {data_dir} has no clips (see the manifest's skip list).")
     num_pipelines = input_context.num_input_pipelines if input_context else 1
     if drop_remainder and batch_size > num_clips // num_pipelines:
         raise ValueError(
