@@ -175,7 +175,8 @@ class LoadClipsTest(testing.TestCase):
 
     def test_auto_shard_under_multi_worker_partitions_the_files(self):
         # The same rewrite MultiWorkerMirroredStrategy applies to each worker's dataset.
-        from tensorflow.python.data.experimental.ops import distribute  # pylint: disable=g-direct-tensorflow-import
+        # pylint: disable-next=g-direct-tensorflow-import
+        from tensorflow.python.data.experimental.ops import distribute
 
         def clip_sums(worker):
             dataset = datasets.load_clips(self.data_dir, "train", frames=4, batch_size=1,
@@ -194,3 +195,11 @@ class LoadClipsTest(testing.TestCase):
         dataset = datasets.load_clips(self.data_dir, "train", frames=4, batch_size=4)
         batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
         self.assertEqual(batch["video"].shape, (4, 4, _SIZE, _SIZE, 3))
+
+    def test_bad_arguments_raise(self):
+        with self.assertRaisesRegex(ValueError, "frame_stride >= 1. Received: frame_stride=0"):
+            datasets.load_clips(self.data_dir, frame_stride=0)
+        with self.assertRaisesRegex(ValueError, "batch_size >= 1. Received: batch_size=0"):
+            datasets.load_clips(self.data_dir, batch_size=0)
+        with self.assertRaisesRegex(ValueError, "max_frame_stride >= the frame stride"):
+            datasets.load_clips(self.data_dir, frame_stride=2, max_frame_stride=1)

@@ -59,7 +59,8 @@ def prepare_dataset(dataset, output_dir, source_dir=None, num_workers=1,
     if num_workers < 1:
         raise ValueError(f"Expected num_workers >= 1. Received: num_workers={num_workers}")
     if clips_per_shard < 1:
-        raise ValueError(f"Expected clips_per_shard >= 1. Received: clips_per_shard={clips_per_shard}")
+        raise ValueError(
+            f"Expected clips_per_shard >= 1. Received: clips_per_shard={clips_per_shard}")
     resolved = {**source.options, "clips_per_shard": clips_per_shard}
     fingerprint = _fingerprint(dataset, resolved)
 
@@ -257,7 +258,8 @@ def _assemble_manifest(source, dataset, output_dir, shards, class_names, options
             info["clips_per_class"][label] += count
             if frames is not None:
                 known = info["min_frames_per_class"][label]
-                info["min_frames_per_class"][label] = frames if known is None else min(known, frames)
+                info["min_frames_per_class"][label] = (frames if known is None
+                                                       else min(known, frames))
     totals = [sum(info["clips_per_class"][label] for info in splits.values())
               for label in range(len(class_names))]
     empty = [name for name, total in zip(class_names, totals) if total == 0]
