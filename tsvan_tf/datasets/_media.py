@@ -80,7 +80,8 @@ def read_frame_folder(path, size):
     for name in names:
         frame_path = os.path.join(path, name)
         if os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
-            raise ClipSkipped(f"{name} is not a frame image (expected {' '.join(IMAGE_EXTENSIONS)})")
+            raise ClipSkipped(
+                f"{name} is not a frame image (expected {' '.join(IMAGE_EXTENSIONS)})")
         try:
             _check_file(frame_path)
             with Image.open(frame_path) as image:

@@ -4,6 +4,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import types
 
 from absl import logging
@@ -22,6 +23,7 @@ from tsvan_tf.datasets.shard_writer import ShardWriter
 DEFAULT_CLIPS_PER_SHARD = 128
 _SHARD_SUFFIX = ".tfrecord"
 _DONE_SUFFIX = ".done.json"
+_SHARD_NAME = re.compile(r"\w+-\d{5}-of-\d{5}\.tfrecord(\.done\.json)?")
 _WORKER_CHUNKSIZE = 4
 
 # The source a worker process loads clips with (set once per process by `_init_worker`).
@@ -57,7 +59,8 @@ def prepare_dataset(dataset, output_dir, source_dir=None, num_workers=1,
     if num_workers < 1:
         raise ValueError(f"Expected num_workers >= 1. Received: num_workers={num_workers}")
     if clips_per_shard < 1:
-        raise ValueError(f"Expected clips_per_shard >= 1. Received: clips_per_shard={clips_per_shard}")
+        raise ValueError(
+            f"Expected clips_per_shard >= 1. Received: clips_per_shard={clips_per_shard}")
     resolved = {**source.options, "clips_per_shard": clips_per_shard}
     fingerprint = _fingerprint(dataset, resolved)
 
@@ -79,6 +82,7 @@ def prepare_dataset(dataset, output_dir, source_dir=None, num_workers=1,
 
     manifest = _assemble_manifest(source, dataset, output_dir, shards, class_names, resolved,
                                   fingerprint)
+    _remove_stale_shards(output_dir, shards)
     manifest.write(output_dir)
     logging.info("Prepared %s in %s (%s; %d skipped).", dataset, output_dir,
                  ", ".join(f"{s}: {manifest.num_clips(s)} clips" for s in manifest.splits),
@@ -145,6 +149,14 @@ def _plan_shards(planned, clips_per_shard):
     return shards
 
 
+def _remove_stale_shards(output_dir, shards):
+    """Deletes shard files an interrupted run with other options left (not in this plan)."""
+    planned = {s["name"] for s in shards} | {s["name"] + _DONE_SUFFIX for s in shards}
+    for name in os.listdir(output_dir):
+        if _SHARD_NAME.fullmatch(name) and name not in planned:
+            os.remove(os.path.join(output_dir, name))
+
+
 def _read_done(output_dir, shard_name, fingerprint):
     """Returns the completion record of a shard written with `fingerprint`, else None."""
     done_path = os.path.join(output_dir, shard_name + _DONE_SUFFIX)
@@ -163,8 +175,9 @@ def _write_shards(source, output_dir, shards, class_names, fingerprint, num_work
         return
     bar = _ProgressBar(len(clips), "clips", enabled=progress)
     if num_workers > 1:
-        context = multiprocessing.get_context("fork" if "fork" in
-                                              multiprocessing.get_all_start_methods() else None)
+        # "spawn", never "fork": this process has TensorFlow's thread pools running, and a
+        # child forked while one of their locks is held deadlocks (seen in the tests).
+        context = multiprocessing.get_context("spawn")
         pool = context.Pool(num_workers, initializer=_init_worker, initargs=(source,))
         results = pool.imap(_load_in_worker, clips, chunksize=_WORKER_CHUNKSIZE)
     else:
@@ -245,7 +258,8 @@ def _assemble_manifest(source, dataset, output_dir, shards, class_names, options
             info["clips_per_class"][label] += count
             if frames is not None:
                 known = info["min_frames_per_class"][label]
-                info["min_frames_per_class"][label] = frames if known is None else min(known, frames)
+                info["min_frames_per_class"][label] = (frames if known is None
+                                                       else min(known, frames))
     totals = [sum(info["clips_per_class"][label] for info in splits.values())
               for label in range(len(class_names))]
     empty = [name for name, total in zip(class_names, totals) if total == 0]

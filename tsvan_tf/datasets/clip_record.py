@@ -54,7 +54,7 @@ class ClipRecord:
             frames: uint8 array `(time, height, width, 3)`.
             label: class index.
             image_format: `"png"` (lossless) or `"jpeg"`.
-            jpeg_quality: JPEG quality 1-95 (ignored for PNG).
+            jpeg_quality: JPEG quality 1-100 (ignored for PNG).
             actor: content identity or -1.
             source_id: where the clip came from.
 
@@ -121,7 +121,7 @@ def _encode_image(frame, image_format, jpeg_quality):
     buffer = io.BytesIO()
     image = Image.fromarray(frame)
     if image_format == "png":
-        image.save(buffer, format="PNG", compress_level=1)
+        image.save(buffer, format="PNG")
     else:
         image.save(buffer, format="JPEG", quality=jpeg_quality)
     return buffer.getvalue()

@@ -32,7 +32,8 @@ class ClipSource(abc.ABC):
                 f"Expected image_format in {IMAGE_FORMATS}. Received: image_format={image_format!r}"
             )
         if not 1 <= jpeg_quality <= 100:
-            raise ValueError(f"Expected 1 <= jpeg_quality <= 100. Received: jpeg_quality={jpeg_quality}")
+            raise ValueError(
+                f"Expected 1 <= jpeg_quality <= 100. Received: jpeg_quality={jpeg_quality}")
         if min_frames < 1:
             raise ValueError(f"Expected min_frames >= 1. Received: min_frames={min_frames}")
         self.image_format = image_format

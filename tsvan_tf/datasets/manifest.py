@@ -1,4 +1,4 @@
-"""`manifest.json`: what a prepared dataset folder holds, read by the trainer and by `load_clips`."""
+"""`manifest.json`: what a prepared dataset folder holds (read by the trainer and `load_clips`)."""
 
 import dataclasses
 import json

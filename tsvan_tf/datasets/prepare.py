@@ -16,6 +16,7 @@ Source options left unset take the source's defaults; an option the source does 
 error. Also installed as `tsvan-prepare`.
 """
 
+import os
 import sys
 
 from absl import app
@@ -29,7 +30,8 @@ _DATASET = flags.DEFINE_string(
     "dataset", None, f"Dataset source to prepare: one of {registry.dataset_names()}.")
 _OUTPUT = flags.DEFINE_string("output", None, "Output folder for the shards and manifest.json.")
 _SOURCE = flags.DEFINE_string("source", None, "Input folder, for sources that read one.")
-_NUM_WORKERS = flags.DEFINE_integer("num_workers", 1, "Processes decoding clips in parallel.")
+_NUM_WORKERS = flags.DEFINE_integer("num_workers", os.cpu_count() or 1,
+                                    "Processes decoding or generating clips in parallel.")
 _CLIPS_PER_SHARD = flags.DEFINE_integer(
     "clips_per_shard", builder.DEFAULT_CLIPS_PER_SHARD, "Clips per TFRecord shard.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar with clips/s.")

@@ -45,7 +45,8 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
             pipelines here and auto-sharding is turned off.
         auto_shard_policy: the `tf.data.experimental.AutoShardPolicy` applied under
             `strategy.experimental_distribute_dataset` (AUTO: by shard file, by element when
-            there are fewer files than workers).
+            there are fewer files than workers; then give every worker the same `seed`, so
+            that they shuffle alike and the element shards partition the data).
 
     Returns:
         A `tf.data.Dataset` of `{"video": float32 (batch, frames, height, width, 3) in [-1, 1],
@@ -63,9 +64,14 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
     training = split == "train" if training is None else training
     repeat = training if repeat is None else repeat
     info = manifest.splits[split]
+    num_clips = info["num_clips"]
+    if num_clips == 0:
+        raise ValueError(
+            f"Split {split!r} of {data_dir} has no clips (see the manifest's skip list).")
+    if batch_size < 1:
+        raise ValueError(f"Expected batch_size >= 1. Received: batch_size={batch_size}")
     strides = _strides(manifest, frame_stride, max_frame_stride if training else None)
     _check_window(manifest, split, info, frames, strides)
-    num_clips = info["num_clips"]
     num_pipelines = input_context.num_input_pipelines if input_context else 1
     if drop_remainder and batch_size > num_clips // num_pipelines:
         raise ValueError(
@@ -95,10 +101,16 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
         dataset = dataset.shuffle(min(shuffle_buffer, num_clips), seed=seed)
     if repeat:
         dataset = dataset.repeat()
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    # One stateless seed per clip, drawn by a cheap sequential map (reproducible for a given
+    # `seed`, fresh every epoch); the parallel decode below is then deterministic per clip.
+    # (Zipping with `Dataset.random` would add a second source and defeat auto-sharding.)
+    @tf.autograph.experimental.do_not_convert
+    def with_seed(serialized):
+        return serialized, tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64, seed=seed)
+
+    dataset = dataset.map(with_seed)
     decode = _make_decoder(manifest, frames, strides, training, out_size)
-    dataset = tf.data.Dataset.zip((dataset, seeds)).map(decode,
-                                                        num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder,
                             num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
@@ -116,7 +128,8 @@ def _as_size(size):
 
 def _strides(manifest, frame_stride, max_frame_stride):
     """Returns `(base, maximum)` per-class stride lists."""
-    base = [frame_stride] * manifest.num_classes if frame_stride else list(manifest.frame_strides)
+    base = ([frame_stride] * manifest.num_classes if frame_stride is not None
+            else list(manifest.frame_strides))
     if min(base) < 1:
         raise ValueError(f"Expected frame_stride >= 1. Received: frame_stride={frame_stride}")
     if max_frame_stride is None:
@@ -154,6 +167,7 @@ def _make_decoder(manifest, frames, strides, training, out_size):
     crop = manifest.crop_size
     decode_image = (tf.io.decode_png if manifest.image_format == "png" else tf.io.decode_jpeg)
 
+    @tf.autograph.experimental.do_not_convert  # no tensor-dependent Python control flow
     def decode(serialized, seed):
         example = tf.io.parse_single_example(serialized, FEATURE_SPEC)
         encoded = example["frames"].values

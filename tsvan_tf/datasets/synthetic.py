@@ -37,8 +37,8 @@ _ORBIT_RADIUS_RANGE = (6.0, 10.0)    # px
 _ORBIT_PERIOD = 12.0                 # frames per turn
 _PULSE_PERIOD = 8.0                  # frames per cycle
 _PULSE_AMPLITUDE = 0.4               # relative radius change
-_SHAKE_PERIOD = 4.0                  # frames per cycle
-_SHAKE_AMPLITUDE_RANGE = (4.0, 6.0)  # px
+_SHAKE_PERIOD = 6.0                  # frames per cycle
+_SHAKE_AMPLITUDE_RANGE = (5.0, 7.0)  # px
 _TEXTURE_PERIOD = 0.9                # stripe/checker period, in object radii
 
 

@@ -33,7 +33,8 @@ class VideoFolderSource(ClipSource):
         super().__init__(image_format=image_format, jpeg_quality=jpeg_quality,
                          min_frames=min_frames)
         if not 0.0 <= test_fraction < 1.0:
-            raise ValueError(f"Expected 0 <= test_fraction < 1. Received: test_fraction={test_fraction}")
+            raise ValueError(
+                f"Expected 0 <= test_fraction < 1. Received: test_fraction={test_fraction}")
         if image_size < 1:
             raise ValueError(f"Expected image_size >= 1. Received: image_size={image_size}")
         self.source_dir = os.path.abspath(source_dir)
@@ -51,7 +52,8 @@ class VideoFolderSource(ClipSource):
         if not os.path.exists(self.source_dir):
             raise ValueError(f"Source folder {self.source_dir} does not exist.")
         if not os.path.isdir(self.source_dir):
-            raise ValueError(f"Expected --source to be a folder. Received: {self.source_dir} (a file).")
+            raise ValueError(
+                f"Expected --source to be a folder. Received: {self.source_dir} (a file).")
         entries = sorted(n for n in os.listdir(self.source_dir) if not _media.is_hidden(n))
         class_names = tuple(n for n in entries if os.path.isdir(os.path.join(self.source_dir, n)))
         if not class_names:
