@@ -79,19 +79,14 @@ def _unpad(d_padded, radius, padding):
     return _fold_axis(_fold_axis(d_padded, radius, 1), radius, 2)
 
 
-def _tap_function(kernel_mode, kernels, n):
-    """`tap(i, j, rows, cols) -> (B, rows, cols, 1)`: the weight of tap (i, j) over a window."""
-    if kernel_mode == "separable":
-        vertical, horizontal = kernels
-
-        def tap(i, j, rows, cols):
-            return vertical[:, rows, cols, i:i + 1] * horizontal[:, rows, cols, j:j + 1]
-    else:
-        (full,) = kernels
-
-        def tap(i, j, rows, cols):
-            return full[:, rows, cols, i * n + j:i * n + j + 1]
-    return tap
+def _full_kernels(kernel_mode, kernels, n):
+    """`(B, H, W, n * n)` per-pixel taps; the separable form is the outer product V (x) H."""
+    if kernel_mode == "full":
+        return kernels[0]
+    vertical, horizontal = kernels
+    outer = vertical[..., :, None] * horizontal[..., None, :]
+    shape = ops.shape(vertical)
+    return ops.reshape(outer, (shape[0], shape[1], shape[2], n * n))
 
 
 def adaptive_conv(features, kernels, kernel_mode, kernel_size, padding):
@@ -111,52 +106,44 @@ def adaptive_conv(features, kernels, kernel_mode, kernel_size, padding):
     """
     n = kernel_size
     r = n // 2
-    everywhere = slice(None)
+    taps = [(i, j, i * n + j) for i in range(n) for j in range(n)]
 
     @ops.custom_gradient
     def op(features, *kernels):
         height, width = ops.shape(features)[1], ops.shape(features)[2]
         padded = pad_spatial(features, r, padding)
-        tap = _tap_function(kernel_mode, kernels, n)
+        full = _full_kernels(kernel_mode, kernels, n)
         output = None
-        for i in range(n):
-            rows = padded[:, i:i + height]
-            for j in range(n):
-                term = rows[:, :, j:j + width] * tap(i, j, everywhere, everywhere)
-                output = term if output is None else output + term
+        for i, j, t in taps:
+            term = padded[:, i:i + height, j:j + width] * full[..., t:t + 1]
+            output = term if output is None else output + term
 
         def grad(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
-            # Kernel taps: d K_ij[b,y,x] = sum_c upstream[b,y,x,c] * P[b,y+i,x+j,c].
-            d_taps = [[ops.sum(upstream * padded[:, i:i + height, j:j + width], axis=-1,
-                               keepdims=True) for j in range(n)] for i in range(n)]
+            # Taps: d K_ij[b,y,x] = sum_c upstream[b,y,x,c] * P[b,y+i,x+j,c].
+            d_full = ops.concatenate(
+                [ops.sum(upstream * padded[:, i:i + height, j:j + width], axis=-1,
+                         keepdims=True) for i, j, _ in taps], axis=-1)
             # Features: d P[p,q] = sum_ij upstream[p-i,q-j] * K_ij[p-i,q-j], read from arrays
             # zero-padded by 2r so that every shift is an in-bounds slice.
             upstream_z = pad_spatial(upstream, 2 * r, "zeros")
-            tap_z = _tap_function(kernel_mode, [pad_spatial(k, 2 * r, "zeros") for k in kernels],
-                                  n)
+            full_z = pad_spatial(full, 2 * r, "zeros")
             d_padded = None
-            for i in range(n):
+            for i, j, t in taps:
                 rows = slice(2 * r - i, 2 * r - i + height + 2 * r)
-                upstream_rows = upstream_z[:, rows]
-                for j in range(n):
-                    cols = slice(2 * r - j, 2 * r - j + width + 2 * r)
-                    term = upstream_rows[:, :, cols] * tap_z(i, j, rows, cols)
-                    d_padded = term if d_padded is None else d_padded + term
+                cols = slice(2 * r - j, 2 * r - j + width + 2 * r)
+                term = upstream_z[:, rows, cols] * full_z[:, rows, cols, t:t + 1]
+                d_padded = term if d_padded is None else d_padded + term
             d_features = _unpad(d_padded, r, padding)
             if kernel_mode == "full":
-                d_kernels = [ops.concatenate([d for row in d_taps for d in row], axis=-1)]
-            else:
-                vertical, horizontal = kernels
-                d_vertical = ops.concatenate(
-                    [sum(d_taps[i][j] * horizontal[..., j:j + 1] for j in range(n))
-                     for i in range(n)], axis=-1)
-                d_horizontal = ops.concatenate(
-                    [sum(d_taps[i][j] * vertical[..., i:i + 1] for i in range(n))
-                     for j in range(n)], axis=-1)
-                d_kernels = [d_vertical, d_horizontal]
-            return (d_features, *d_kernels)
+                return d_features, d_full
+            vertical, horizontal = kernels
+            shape = ops.shape(vertical)
+            d_outer = ops.reshape(d_full, (shape[0], shape[1], shape[2], n, n))
+            d_vertical = ops.sum(d_outer * horizontal[..., None, :], axis=-1)
+            d_horizontal = ops.sum(d_outer * vertical[..., :, None], axis=-2)
+            return d_features, d_vertical, d_horizontal
 
         return output, grad
 
