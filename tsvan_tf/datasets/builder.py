@@ -1,5 +1,6 @@
 """`prepare_dataset`: runs a `ClipSource` into TFRecord shards plus `manifest.json`, resumably."""
 
+import concurrent.futures
 import hashlib
 import json
 import multiprocessing
@@ -43,6 +44,9 @@ def prepare_dataset(dataset, output_dir, source_dir=None, num_workers=1,
         output_dir: where shards and the manifest go (created if needed).
         source_dir: the input folder, for sources that read one (None for `"synthetic"`).
         num_workers: processes that decode/generate clips in parallel (1: in this process).
+            Workers are spawned (each imports TensorFlow, a few seconds), so more than 1 pays off
+            for large sources; as with any spawn-based multiprocessing, a calling script must
+            keep its work under `if __name__ == "__main__":`.
         clips_per_shard: clips per shard file (planned clips; skipped ones leave a shard short).
         progress: draw a progress bar with clips/s on stderr.
         **options: the source's own options (see its `__init__`), e.g. `seed=0` for synthetic or
@@ -176,10 +180,13 @@ def _write_shards(source, output_dir, shards, class_names, fingerprint, num_work
     bar = _ProgressBar(len(clips), "clips", enabled=progress)
     if num_workers > 1:
         # "spawn", never "fork": this process has TensorFlow's thread pools running, and a
-        # child forked while one of their locks is held deadlocks (seen in the tests).
-        context = multiprocessing.get_context("spawn")
-        pool = context.Pool(num_workers, initializer=_init_worker, initargs=(source,))
-        results = pool.imap(_load_in_worker, clips, chunksize=_WORKER_CHUNKSIZE)
+        # child forked while one of their locks is held deadlocks (seen in the tests). An
+        # executor, not `multiprocessing.Pool`: a worker that cannot start raises
+        # BrokenProcessPool instead of being restarted forever.
+        pool = concurrent.futures.ProcessPoolExecutor(
+            num_workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(source,))
+        results = pool.map(_load_in_worker, clips, chunksize=_WORKER_CHUNKSIZE)
     else:
         pool = None
         _init_worker(source)
@@ -191,8 +198,7 @@ def _write_shards(source, output_dir, shards, class_names, fingerprint, num_work
             _atomic.write_json_atomic(os.path.join(output_dir, shard["name"] + _DONE_SUFFIX), done)
     finally:
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
 
 

@@ -2,8 +2,7 @@ r"""Prepares a dataset into TFRecord shards plus `manifest.json`, for `load_clip
 
 The embedded synthetic dataset (generated, no download; ~1,600 clips of 16 frames at 64x64):
 
-    python -m tsvan_tf.datasets.prepare --dataset=synthetic --output=/tmp/data/synthetic \
-        --seed=0 --num_workers=2
+    python -m tsvan_tf.datasets.prepare --dataset=synthetic --output=/tmp/data/synthetic --seed=0
 
 Any folder with one sub-folder of videos (mp4, avi, webm, mkv, mov, gif) or frame folders per
 class; 20 % of each class's files go to the test split:
@@ -16,7 +15,6 @@ Source options left unset take the source's defaults; an option the source does 
 error. Also installed as `tsvan-prepare`.
 """
 
-import os
 import sys
 
 from absl import app
@@ -30,8 +28,9 @@ _DATASET = flags.DEFINE_string(
     "dataset", None, f"Dataset source to prepare: one of {registry.dataset_names()}.")
 _OUTPUT = flags.DEFINE_string("output", None, "Output folder for the shards and manifest.json.")
 _SOURCE = flags.DEFINE_string("source", None, "Input folder, for sources that read one.")
-_NUM_WORKERS = flags.DEFINE_integer("num_workers", os.cpu_count() or 1,
-                                    "Processes decoding or generating clips in parallel.")
+_NUM_WORKERS = flags.DEFINE_integer(
+    "num_workers", 1, "Processes decoding or generating clips in parallel. Each worker starts "
+    "by importing TensorFlow (seconds), so use more than 1 for large sources.")
 _CLIPS_PER_SHARD = flags.DEFINE_integer(
     "clips_per_shard", builder.DEFAULT_CLIPS_PER_SHARD, "Clips per TFRecord shard.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar with clips/s.")
