@@ -50,6 +50,13 @@ class ProgressBar:
             self.last_print = now
             self._print(now)
 
+    def clear(self):
+        """Erases the bar on a terminal (before printing a message); it returns on the next
+        update."""
+        if self.interactive:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
     def close(self):
         """Prints the final state and ends the line."""
         self._print(time.monotonic())

@@ -292,8 +292,8 @@ class Trainer:
                 f"batch_size={train_config.batch_size} must be divisible by the number of "
                 f"replicas ({self.num_replicas}).")
         self.local_batch = train_config.batch_size // self.num_replicas
-        self.jit_compile = train_config.jit_compile and not (
-            self.num_replicas > 1 and train_config.sync_batch_norm)
+        xla_allowed = not (self.num_replicas > 1 and train_config.sync_batch_norm)
+        self.xla_phases = set(train_config.xla_phases) if xla_allowed else set()
         self.is_chief = _is_chief(self.strategy)
         with self.strategy.scope():
             keras.utils.set_random_seed(train_config.seed)
@@ -391,7 +391,7 @@ class Trainer:
             phase = PHASES[phase_name]
             replica_fn = lambda videos, labels, draws: self._replica_gradients(  # noqa: E731
                 phase, videos, labels, draws)
-            if self.jit_compile:
+            if phase_name in self.xla_phases:
                 compiled = tf.function(replica_fn, jit_compile=True)
 
                 def replica_fn(videos, labels, draws):
@@ -427,8 +427,14 @@ class Trainer:
             self._apply_functions[key] = apply_fn
         return self._apply_functions[key]
 
-    def train_step(self, batch, step):
+    def train_step(self, batch, step, phase_name=None):
         """Runs iteration `step` on a distributed batch.
+
+        Args:
+            batch: `{"video", "label"}` from the distributed dataset (or plain tensors under the
+                default strategy).
+            step: the iteration; seeds its random choices and schedules.
+            phase_name: force a phase (tests, benchmarks) instead of drawing it.
 
         Returns:
             `(phase_name, losses)`: host floats of the phase's losses, plus `gate/decoder` and
@@ -437,8 +443,9 @@ class Trainer:
         Raises:
             TrainingError: a loss is NaN or infinite (no weight was changed).
         """
-        phase_name, host_draws = draw_step_randoms(step, self.train_config.seed,
-                                                   self.model_config, self.loss_config)
+        drawn_phase, host_draws = draw_step_randoms(step, self.train_config.seed,
+                                                    self.model_config, self.loss_config)
+        phase_name = phase_name or drawn_phase
         draws = {k: tf.constant(v) for k, v in host_draws.items()}
         reported, costs, gradients = self._gradient_function(phase_name)(batch, draws)
         values = {k: float(v) for k, v in reported.items()}
@@ -485,8 +492,8 @@ class Trainer:
                         f"--total_steps to train further.")
             return start
         self._print(f"{'Resuming' if start else 'Starting'} training at step {start} of "
-                    f"{config.total_steps} on {self.num_replicas} replica(s), XLA "
-                    f"{'on' if self.jit_compile else 'off'}, model_dir={self.model_dir}")
+                    f"{config.total_steps} on {self.num_replicas} replica(s), XLA for "
+                    f"{sorted(self.xla_phases) or 'no phase'}, model_dir={self.model_dir}")
         loss_log = LossLog(os.path.join(self.model_dir, LOSS_LOG_FILE), self.is_chief)
         loss_log.truncate_after(start)
         writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "tensorboard")) \
@@ -510,11 +517,11 @@ class Trainer:
                             for name, value in values.items():
                                 tf.summary.scalar(name, value)
                     if step % config.checkpoint_every == 0 or step == config.total_steps:
-                        manager.save(checkpoint_number=step)
+                        self._save(manager, step)
                     if step % config.sample_every == 0 or step == config.total_steps:
                         self.write_samples(step, writer, loss_log)
                     if stop.received:
-                        manager.save(checkpoint_number=step)
+                        self._save(manager, step)
                         bar.close()
                         raise Preempted(
                             f"Received SIGTERM: saved a checkpoint at step {step} in "
@@ -527,16 +534,26 @@ class Trainer:
         return step
 
     def _checkpoint_manager(self):
+        """Restores the latest checkpoint (on every worker) and returns the saving manager.
+
+        Under multi-worker training every worker saves (the save is collective) but only the
+        chief into `model_dir`; the others write to a scratch folder deleted after each save.
+        """
         directory = os.path.join(self.model_dir, "checkpoints")
+        latest = tf.train.latest_checkpoint(directory)
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
         if not self.is_chief:
             directory = os.path.join(self.model_dir, "checkpoints-worker",
                                      str(self.strategy.cluster_resolver.task_id))
-        manager = tf.train.CheckpointManager(self.checkpoint, directory,
-                                             max_to_keep=self.train_config.keep_checkpoints,
-                                             checkpoint_name="ckpt")
-        if manager.latest_checkpoint:
-            self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        return manager
+        return tf.train.CheckpointManager(self.checkpoint, directory,
+                                          max_to_keep=self.train_config.keep_checkpoints,
+                                          checkpoint_name="ckpt")
+
+    def _save(self, manager, step):
+        manager.save(checkpoint_number=step)
+        if not self.is_chief:
+            tf.io.gfile.rmtree(manager.directory)
 
     # --- Samples ---
 
@@ -563,9 +580,9 @@ class Trainer:
 
     def write_samples(self, step, writer, loss_log):
         """Writes the sample GIF grid (one row per class), the loss plot and TensorBoard images."""
-        videos = self.sample_videos()
         if not self.is_chief:
             return
+        videos = self.sample_videos()
         directory = os.path.join(self.model_dir, "samples")
         frames = media.tile_videos(videos)
         media.write_gif(os.path.join(directory, f"step_{step:08d}.gif"), frames)
@@ -702,8 +719,16 @@ def default_cache_dir():
     return os.path.join(base, "tsvan_tf")
 
 
-def prepare_synthetic(model_config, cache_dir=None, seed=0):
+def prepare_synthetic(model_config, cache_dir=None, seed=0, wait_only=False,
+                      timeout_s=3600):
     """Prepares the embedded synthetic dataset at the model's resolution, once, in the cache.
+
+    Args:
+        model_config: gives the frame size and the clip length.
+        cache_dir: the cache (see `default_cache_dir`).
+        seed: the dataset's seed.
+        wait_only: wait for another process (the chief worker) to prepare it instead.
+        timeout_s: how long `wait_only` waits.
 
     Returns:
         The prepared folder (re-used when it already exists).
@@ -713,8 +738,15 @@ def prepare_synthetic(model_config, cache_dir=None, seed=0):
     num_frames = max(16, model_config.frames)
     directory = os.path.join(cache_dir or default_cache_dir(),
                              f"synthetic-{model_config.resolution}px-{num_frames}f-seed{seed}")
-    datasets.prepare_dataset("synthetic", directory, seed=seed, num_frames=num_frames,
-                             image_size=model_config.resolution)
+    if not wait_only:
+        datasets.prepare_dataset("synthetic", directory, seed=seed, num_frames=num_frames,
+                                 image_size=model_config.resolution)
+        return directory
+    deadline = time.monotonic() + timeout_s
+    while not os.path.exists(os.path.join(directory, datasets.manifest.MANIFEST_FILENAME)):
+        if time.monotonic() > deadline:
+            raise TrainingError(f"Timed out waiting for the chief to prepare {directory}.")
+        time.sleep(1.0)
     return directory
 
 
@@ -815,11 +847,14 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
     """
     from tsvan_tf import datasets
 
-    data_dir = data_dir or prepare_synthetic(model_config, cache_dir, seed=0)
+    strategy = create_strategy(train_config.strategy)
+    if data_dir is None:
+        data_dir = prepare_synthetic(model_config, cache_dir, seed=0,
+                                     wait_only=not _is_chief(strategy))
     manifest = datasets.read_manifest(data_dir)
     check_data(manifest, model_config)
     trainer = Trainer(model_config, loss_config, train_config, model_dir,
-                      single_stream=single_stream, log_stream=log_stream)
+                      single_stream=single_stream, strategy=strategy, log_stream=log_stream)
     changed = check_or_write_config(
         model_dir, resolved_config(model_config, loss_config, train_config, manifest,
                                    single_stream), trainer.is_chief)

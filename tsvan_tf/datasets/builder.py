@@ -12,7 +12,6 @@ from absl import logging
 
 from tsvan_tf.datasets import _atomic
 from tsvan_tf.datasets import registry
-from tsvan_tf.datasets._progress import _ProgressBar
 from tsvan_tf.datasets.clip_record import ClipRecord
 from tsvan_tf.datasets.clip_skipped import ClipSkipped
 from tsvan_tf.datasets.manifest import FORMAT_VERSION
@@ -20,6 +19,7 @@ from tsvan_tf.datasets.manifest import MANIFEST_FILENAME
 from tsvan_tf.datasets.manifest import Manifest
 from tsvan_tf.datasets.manifest import read_manifest
 from tsvan_tf.datasets.shard_writer import ShardWriter
+from tsvan_tf.progress import ProgressBar
 
 DEFAULT_CLIPS_PER_SHARD = 128
 _SHARD_SUFFIX = ".tfrecord"
@@ -177,7 +177,7 @@ def _write_shards(source, output_dir, shards, class_names, fingerprint, num_work
     clips = [clip for shard in shards for clip in shard["clips"]]
     if not clips:
         return
-    bar = _ProgressBar(len(clips), "clips", enabled=progress)
+    bar = ProgressBar(len(clips), "prepare", unit="clips") if progress else _NoProgress()
     if num_workers > 1:
         # "spawn", never "fork": this process has TensorFlow's thread pools running, and a
         # child forked while one of their locks is held deadlocks (seen in the tests). An
@@ -202,6 +202,21 @@ def _write_shards(source, output_dir, shards, class_names, fingerprint, num_work
     bar.close()
 
 
+class _NoProgress:
+    """Stands in for the progress bar when `progress=False`."""
+
+    step = 0
+
+    def update(self, step):
+        self.step = step
+
+    def clear(self):
+        pass
+
+    def close(self):
+        pass
+
+
 def _write_one_shard(output_dir, shard, results, class_names, bar):
     """Writes one shard from the next results; returns its completion record."""
     clips_per_class = [0] * len(class_names)
@@ -211,7 +226,7 @@ def _write_one_shard(output_dir, shard, results, class_names, bar):
     with ShardWriter(os.path.join(output_dir, shard["name"])) as writer:
         for clip in shard["clips"]:
             record, reason = next(results)
-            bar.update()
+            bar.update(bar.step + 1)
             if record is None:
                 bar.clear()
                 logging.warning("Skipped %s: %s", clip.source_id, reason)

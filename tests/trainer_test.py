@@ -1,0 +1,165 @@
+"""Tests of the trainer's steps: each phase's loss, optimizer groups, the NaN guard, gating."""
+
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from tsvan_tf import testing
+from tsvan_tf import trainer
+from tsvan_tf.config import LossConfig
+from tsvan_tf.config import ModelConfig
+from tsvan_tf.config import TrainConfig
+
+# The smoke flagfile's model (configs/smoke.cfg), small enough to trace every phase quickly.
+TINY_MODEL = dict(
+    num_classes=3, frames=4, resolution=16, base_width=8, content_dim=16, motion_dim=8,
+    content_hidden_dim=32, motion_encoder_width=8, motion_channels=8, motion_hidden_dim=32,
+    joint_dim=8, motion_decoder_widths=(16, 16, 16, 8), kernel_branch_channels=(8, 8, 8, 8),
+    kernel_branch_width=8, kernel_size=3, num_scales=2, image_discriminator_width=8,
+    video_discriminator_width=8)
+
+
+def tiny_configs(**train_overrides):
+    model_config = ModelConfig.from_preset("synthetic", **TINY_MODEL)
+    loss_config = LossConfig.from_preset("synthetic")
+    train_config = TrainConfig.from_preset(
+        "synthetic", **{"batch_size": 4, "xla_phases": (), "learning_rate": 1e-3,
+                        **train_overrides})
+    return model_config, loss_config, train_config
+
+
+def fixed_batch(model_config, batch_size=4, seed=0):
+    """Smooth moving blobs (a learnable target), labels cycling over the classes."""
+    rng = np.random.default_rng(seed)
+    t, r = model_config.frames, model_config.resolution
+    yy, xx = np.mgrid[0:r, 0:r] / r
+    videos = np.empty((batch_size, t, r, r, 3), np.float32)
+    for b in range(batch_size):
+        cx, cy, speed = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(-0.08, 0.08)
+        for f in range(t):
+            blob = np.exp(-((xx - cx - speed * f) ** 2 + (yy - cy) ** 2) / 0.02)
+            videos[b, f] = (blob[..., None] * rng.uniform(0.5, 1.0, 3) * 2 - 1)
+    labels = np.arange(batch_size, dtype=np.int32) % model_config.num_classes
+    return {"video": tf.constant(videos), "label": tf.constant(labels)}
+
+
+def _snapshot(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+class TrainerStepTest(testing.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.model_config, cls.loss_config, cls.train_config = tiny_configs()
+        cls.model_dir = tempfile.mkdtemp(prefix="trainer-test-")
+        cls.trainer = trainer.Trainer(cls.model_config, cls.loss_config, cls.train_config,
+                                      cls.model_dir)
+        cls.batch = fixed_batch(cls.model_config)
+
+    def setUp(self):
+        # The shared trainer holds the models: keep its (float32) policy and session.
+        tf.test.TestCase.setUp(self)
+
+    def _group_variables(self, names):
+        return {id(v) for name in names for v in self.trainer.models.variables_of(name)}
+
+    def _run_phase(self, phase, steps, start=0):
+        return [self.trainer.train_step(self.batch, start + i, phase_name=phase)[1]
+                for i in range(steps)]
+
+    def test_each_phase_reduces_its_loss(self):
+        for phase, key in (("pretrain", "pretrain/reconstruction"),
+                           ("content", "content/reconstruction"),
+                           ("prediction", "prediction/reconstruction"),
+                           ("video", "video/reconstruction")):
+            with self.subTest(phase=phase):
+                values = [v[key] for v in self._run_phase(phase, 6)]
+                self.assertTrue(np.all(np.isfinite(values)), values)
+                self.assertLess(np.mean(values[-2:]), values[0], f"{phase}: {values}")
+
+    def test_each_phase_updates_only_its_groups(self):
+        everything = [v for name in trainer.OPTIMIZER_NAMES
+                      for v in self.trainer.models.variables_of(name)]
+        for phase_name, phase in trainer.PHASES.items():
+            with self.subTest(phase=phase_name):
+                before = _snapshot(everything)
+                _, values = self.trainer.train_step(self.batch, 0, phase_name=phase_name)
+                changed = {id(v) for v, b in zip(everything, before)
+                           if not np.array_equal(v.numpy(), b)}
+                roles = ["encoder"]
+                if phase.margin is None or values["gate/decoder"]:
+                    roles.append("decoder")
+                if phase.margin is not None and values["gate/discriminator"]:
+                    roles.append("discriminator")
+                allowed = self._group_variables(phase.optimizers.values())
+                expected = self._group_variables(phase.optimizers[r] for r in roles)
+                self.assertTrue(changed <= allowed, f"{phase_name} changed variables of "
+                                                    f"another group")
+                # Every variable of an applied group moves (Adam's first step is +-lr).
+                self.assertEqual(changed, expected)
+
+    def test_motion_phases_freeze_the_content_stream(self):
+        content = self._group_variables(["content_encoder", "content_decoder"])
+        for phase in ("prediction", "video"):
+            groups = set(trainer.PHASES[phase].optimizers.values())
+            self.assertFalse(content & self._group_variables(groups), phase)
+
+    def test_nan_guard_stops_before_changing_weights(self):
+        everything = self.trainer.models.generator.trainable_variables
+        before = _snapshot(everything)
+        bad = dict(self.batch)
+        bad["video"] = tf.fill(tf.shape(self.batch["video"]), float("nan"))
+        with self.assertRaisesRegex(trainer.TrainingError,
+                                    r"Loss 'content/\w+' is nan at step 7: training stopped "
+                                    r"before applying this step"):
+            self.trainer.train_step(bad, 7, phase_name="content")
+        for variable, value in zip(everything, before):
+            np.testing.assert_array_equal(variable.numpy(), value)
+
+    def test_draws_depend_only_on_seed_and_step(self):
+        a = trainer.draw_step_randoms(12, 3, self.model_config, self.loss_config)
+        b = trainer.draw_step_randoms(12, 3, self.model_config, self.loss_config)
+        c = trainer.draw_step_randoms(13, 3, self.model_config, self.loss_config)
+        self.assertEqual(a[0], b[0])
+        for key in a[1]:
+            np.testing.assert_array_equal(a[1][key], b[1][key])
+        self.assertFalse(all(np.array_equal(a[1][k], c[1][k]) for k in a[1]))
+
+    def test_phase_mix_follows_the_schedule(self):
+        loss_config = LossConfig.from_preset("weizmann")
+        rng = np.random.default_rng(0)
+        counts = {"content": 0, "prediction": 0, "video": 0}
+        for _ in range(4000):
+            counts[trainer.choose_phase(0, rng, loss_config)] += 1
+        # Spec 5: 60% content, 36% prediction and 4% video at the start of the schedule.
+        self.assertAllClose([counts["content"] / 4000, counts["prediction"] / 4000,
+                             counts["video"] / 4000], [0.6, 0.36, 0.04], atol=0.03)
+        self.assertEqual(trainer.choose_phase(
+            5, rng, loss_config.replace(pretrain_steps=10)), "pretrain")
+
+
+class ConfigCheckTest(testing.TestCase):
+
+    def test_incompatible_model_dir_is_refused_and_kept(self):
+        model_config, loss_config, train_config = tiny_configs()
+        model_dir = self.get_temp_dir()
+        first = trainer.resolved_config(model_config, loss_config, train_config, None, False)
+        trainer.check_or_write_config(model_dir, first)
+        path = os.path.join(model_dir, trainer.CONFIG_FILE)
+        with open(path) as f:
+            written = f.read()
+        other = trainer.resolved_config(model_config.replace(content_dim=32), loss_config,
+                                        train_config, None, False)
+        with self.assertRaisesRegex(trainer.TrainingError,
+                                    r"content_dim: 16 -> 32.*Use a new --model_dir"):
+            trainer.check_or_write_config(model_dir, other)
+        with open(path) as f:
+            self.assertEqual(f.read(), written)
+        longer = trainer.resolved_config(model_config, loss_config,
+                                         train_config.replace(total_steps=99), None, False)
+        self.assertEqual(trainer.check_or_write_config(model_dir, longer),
+                         ["total_steps: 3000 -> 99"])
