@@ -86,12 +86,12 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.large
 class DistributedTest(testing.TestCase):
 
     def _env(self, **extra):
         return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
 
+    @pytest.mark.large  # about 5 minutes on 2 cores: two trainers, three phases each
     def test_mirrored_two_replicas_equal_one(self):
         out = self.get_temp_dir()
         result = subprocess.run([sys.executable, "-c", _MIRRORED, str(REPO), out],

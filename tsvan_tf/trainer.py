@@ -93,6 +93,24 @@ class Models:
 
 # --- The phases' losses (spec section 4) ---
 
+def _adversarial_terms(real_logits, tilde_logits, prior_logits):
+    """BCE terms of one discriminator on the real data and the two generated passes."""
+    return {
+        "real": losses.discriminator_real_loss(real_logits),
+        "fake_tilde": losses.discriminator_fake_loss(tilde_logits),
+        "fake_prior": losses.discriminator_fake_loss(prior_logits),
+        "generator_tilde": losses.generator_adversarial_loss(tilde_logits),
+        "generator_prior": losses.generator_adversarial_loss(prior_logits),
+    }
+
+
+def _image_adversarial_terms(models, real, tilde, prior):
+    """`_adversarial_terms` of D_I, called separately on each batch (BatchNorm never mixes
+    real and generated statistics)."""
+    return _adversarial_terms(*(models.image_discriminator(x, training=True)
+                                for x in (real, tilde, prior)))
+
+
 def _content_terms(models, videos, labels, draws, loss_config, with_discriminator):
     out = models.generator.content_forward(
         videos, labels, draws["frame_index"], draws["content_noise"],
@@ -106,17 +124,12 @@ def _content_terms(models, videos, labels, draws, loss_config, with_discriminato
     if not with_discriminator:
         return terms, roles, None, None
     rho = loss_config.prior_sample_weight
-    d_real = models.image_discriminator(out["target"], training=True)
-    d_tilde = models.image_discriminator(out["x_tilde"], training=True)
-    d_prior = models.image_discriminator(out["x_p"], training=True)
-    real_cost = losses.discriminator_real_loss(d_real)
-    fake_tilde = losses.discriminator_fake_loss(d_tilde)
-    fake_prior = losses.discriminator_fake_loss(d_prior)
-    adversarial = losses.generator_adversarial_loss(d_tilde) \
-        + rho * losses.generator_adversarial_loss(d_prior)
+    d = _image_adversarial_terms(models, out["target"], out["x_tilde"], out["x_p"])
+    real_cost = d["real"]
+    adversarial = d["generator_tilde"] + rho * d["generator_prior"]
     roles["decoder"] = roles["decoder"] + loss_config.image_adversarial_weight * adversarial
-    roles["discriminator"] = fake_tilde + rho * fake_prior + real_cost
-    fake_cost = (2.0 * (1.0 - rho) * fake_tilde + 2.0 * rho * fake_prior) / 2.0
+    roles["discriminator"] = d["fake_tilde"] + rho * d["fake_prior"] + real_cost
+    fake_cost = (2.0 * (1.0 - rho) * d["fake_tilde"] + 2.0 * rho * d["fake_prior"]) / 2.0
     terms.update(adversarial=adversarial, d_real=real_cost, d_fake=fake_cost)
     return terms, roles, real_cost, fake_cost
 
@@ -140,14 +153,9 @@ def prediction_losses(models, videos, labels, draws, loss_config):
     kl = losses.kl_divergence(out["motion_mean"], out["motion_log_var"])
     features = losses.feature_matching_loss(out["x_tilde_scale_features"],
                                             out["target_scale_features"])
-    d_real = models.image_discriminator(out["target"], training=True)
-    d_tilde = models.image_discriminator(out["x_tilde"], training=True)
-    d_prior = models.image_discriminator(out["x_p"], training=True)
-    real_cost = losses.discriminator_real_loss(d_real)
-    fake_tilde = losses.discriminator_fake_loss(d_tilde)
-    fake_prior = losses.discriminator_fake_loss(d_prior)
-    adversarial = losses.generator_adversarial_loss(d_tilde) \
-        + losses.generator_adversarial_loss(d_prior)
+    d = _image_adversarial_terms(models, out["target"], out["x_tilde"], out["x_p"])
+    real_cost, fake_tilde, fake_prior = d["real"], d["fake_tilde"], d["fake_prior"]
+    adversarial = d["generator_tilde"] + d["generator_prior"]
     shared = loss_config.reconstruction_weight * reconstruction \
         + loss_config.prediction_feature_weight * features
     roles = {
@@ -173,11 +181,9 @@ def video_losses(models, videos, labels, draws, loss_config):
     real_logits, real_classes = models.video_discriminator(videos, training=True)
     tilde_logits, tilde_classes = models.video_discriminator(out["video_tilde"], training=True)
     prior_logits, prior_classes = models.video_discriminator(out["video_p"], training=True)
-    real_cost = losses.discriminator_real_loss(real_logits)
-    fake_tilde = losses.discriminator_fake_loss(tilde_logits)
-    fake_prior = losses.discriminator_fake_loss(prior_logits)
-    adversarial = losses.generator_adversarial_loss(tilde_logits) \
-        + losses.generator_adversarial_loss(prior_logits)
+    d = _adversarial_terms(real_logits, tilde_logits, prior_logits)
+    real_cost, fake_tilde, fake_prior = d["real"], d["fake_tilde"], d["fake_prior"]
+    adversarial = d["generator_tilde"] + d["generator_prior"]
     generated_classes = losses.classification_loss(tilde_classes, labels) \
         + losses.classification_loss(prior_classes, labels)
     real_classes_loss = losses.classification_loss(real_classes, labels)
@@ -418,7 +424,10 @@ class Trainer:
             def replica_apply(gradients):
                 for role in roles:
                     name = phase.optimizers[role]
-                    self.optimizers[name].apply(gradients[role], self.models.variables_of(name))
+                    # A gradient handed back from the previous function carries no device
+                    # under MultiWorkerMirroredStrategy; the cross-worker reduction needs one.
+                    grads = [tf.identity(g) for g in gradients[role]]
+                    self.optimizers[name].apply(grads, self.models.variables_of(name))
 
             @tf.function
             def apply_fn(gradients):
