@@ -23,6 +23,7 @@ import dataclasses
 import json
 import os
 import signal
+import sys
 import time
 
 import keras
@@ -288,7 +289,7 @@ class Trainer:
         self.train_config = train_config
         self.model_dir = model_dir
         self.single_stream = single_stream
-        self.log_stream = log_stream
+        self.log_stream = log_stream or sys.stderr
         if train_config.mixed_precision != "float32":
             keras.mixed_precision.set_global_policy(train_config.mixed_precision)
         self.strategy = strategy or create_strategy(train_config.strategy)
