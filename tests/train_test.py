@@ -9,7 +9,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 from PIL import Image
 
 from tsvan_tf import testing

@@ -33,9 +33,6 @@ import tensorflow as tf
 from tsvan_tf import losses
 from tsvan_tf import media
 from tsvan_tf import schedules
-from tsvan_tf.config import LossConfig
-from tsvan_tf.config import ModelConfig
-from tsvan_tf.config import TrainConfig
 from tsvan_tf.models import ImageDiscriminator
 from tsvan_tf.models import SingleStreamVAN
 from tsvan_tf.models import TwoStreamVAN

@@ -11,6 +11,8 @@ import math
 import keras
 from keras import ops
 
+from tsvan_tf.config import ModelConfig
+
 
 def xavier_initializer():
     """Xavier-uniform with gain sqrt(2): `VarianceScaling(2, "fan_avg", "uniform")`."""
@@ -83,3 +85,16 @@ def concrete_value(x):
         return ops.convert_to_numpy(x)
     except Exception:  # noqa: BLE001 - each backend raises its own type for symbolic tensors
         return None
+
+
+class ConfigSerialization:
+    """`get_config`/`from_config` for models built from a `ModelConfig` (mix in before
+    `keras.Model`); a subclass with more constructor arguments adds them to `get_config`."""
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(ModelConfig.from_dict(config.pop("config")), **config)

@@ -3,12 +3,11 @@
 import keras
 from keras import ops
 
-from tsvan_tf.config import ModelConfig
 from tsvan_tf.models import _blocks
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
-class ContentEncoder(keras.Model):
+class ContentEncoder(_blocks.ConfigSerialization, keras.Model):
     """Encodes a frame and its class into the posterior of the content code.
 
     Six bias-free 3x3 convolutions with ReLU (three of them stride 2) bring the frame to a
@@ -83,11 +82,3 @@ class ContentEncoder(keras.Model):
         x = ops.concatenate(
             [x, _blocks.one_hot(labels, self.config.num_classes, self.compute_dtype)], axis=-1)
         return self.mean_layer(x), self.log_var_layer(x)
-
-    def get_config(self):
-        return {**super().get_config(), "config": self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(ModelConfig.from_dict(config.pop("config")), **config)

@@ -4,13 +4,12 @@ import keras
 from keras import ops
 
 from tsvan_tf.config import NUM_LEVELS
-from tsvan_tf.config import ModelConfig
 from tsvan_tf.layers import MotionMaskFusion
 from tsvan_tf.models import _blocks
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
-class ContentGenerator(keras.Model):
+class ContentGenerator(_blocks.ConfigSerialization, keras.Model):
     """Decodes a content code into a frame, optionally warped by motion kernels at each scale.
 
     The content head maps `concat(z_c, onehot)` through Dense + ReLU to `u`
@@ -163,10 +162,4 @@ class ContentGenerator(keras.Model):
         return self.decode(features)[0]
 
     def get_config(self):
-        return {**super().get_config(), "config": self.config.to_dict(),
-                "single_stream": self.single_stream}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(ModelConfig.from_dict(config.pop("config")), **config)
+        return {**super().get_config(), "single_stream": self.single_stream}

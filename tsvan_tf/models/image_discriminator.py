@@ -3,12 +3,11 @@
 import keras
 from keras import ops
 
-from tsvan_tf.config import ModelConfig
 from tsvan_tf.models import _blocks
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
-class ImageDiscriminator(keras.Model):
+class ImageDiscriminator(_blocks.ConfigSerialization, keras.Model):
     """Scores every patch of a frame as real or generated (logits).
 
     Four bias-free 4x4 stride-2 convolutions (widths w, 2w, 4w, 1 with w =
@@ -69,11 +68,3 @@ class ImageDiscriminator(keras.Model):
             if index < len(self.convs) - 1:
                 x = self.activation(x)
         return ops.cast(x, "float32")
-
-    def get_config(self):
-        return {**super().get_config(), "config": self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(ModelConfig.from_dict(config.pop("config")), **config)

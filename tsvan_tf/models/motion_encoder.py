@@ -3,12 +3,11 @@
 import keras
 from keras import ops
 
-from tsvan_tf.config import ModelConfig
 from tsvan_tf.models import _blocks
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
-class MotionEncoder(keras.Model):
+class MotionEncoder(_blocks.ConfigSerialization, keras.Model):
     """Encodes a frame difference into a motion map and the posterior of the motion code.
 
     Three blocks of two convolutions (with bias) + BatchNorm + ReLU, each followed by a 2x2
@@ -107,11 +106,3 @@ class MotionEncoder(keras.Model):
         motion_map = self.motion_map(differences, training=training)
         mean, log_var = self.posterior(motion_map, labels, training=training)
         return motion_map, mean, log_var
-
-    def get_config(self):
-        return {**super().get_config(), "config": self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(ModelConfig.from_dict(config.pop("config")), **config)

@@ -4,13 +4,12 @@ import keras
 from keras import ops
 
 from tsvan_tf.config import NUM_LEVELS
-from tsvan_tf.config import ModelConfig
 from tsvan_tf.layers import ConvLSTMMotionAccumulator
 from tsvan_tf.models import _blocks
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
-class MotionGenerator(keras.Model):
+class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
     """Turns a motion code, the label, the content's `u` and the motion history into kernels.
 
     * Trajectory FC: `concat(z_m, onehot)` -> Dense + ReLU -> `(res/8, res/8, motion_channels)`.
@@ -195,10 +194,4 @@ class MotionGenerator(keras.Model):
                             training=training)
 
     def get_config(self):
-        return {**super().get_config(), "config": self.config.to_dict(),
-                "single_stream": self.single_stream}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(ModelConfig.from_dict(config.pop("config")), **config)
+        return {**super().get_config(), "single_stream": self.single_stream}

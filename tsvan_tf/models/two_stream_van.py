@@ -22,7 +22,7 @@ def _check_shape(name, tensor, expected):
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
-class TwoStreamVAN(keras.Model):
+class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
     """Action-conditioned video generator with separate content and motion streams.
 
     Composes `ContentEncoder` (E_c), `ContentGenerator` (content head + G_c), `MotionEncoder`
@@ -384,11 +384,3 @@ class TwoStreamVAN(keras.Model):
                 f"`labels` must lie in [0, {self.config.num_classes}). Received: labels with "
                 f"min {values.min()} and max {values.max()}"
             )
-
-    def get_config(self):
-        return {**super().get_config(), "config": self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(ModelConfig.from_dict(config.pop("config")), **config)

@@ -3,7 +3,6 @@
 import keras
 from keras import ops
 
-from tsvan_tf.config import ModelConfig
 from tsvan_tf.models import _blocks
 
 KERNEL = 4
@@ -20,7 +19,7 @@ def _padding(size, padding):
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
-class VideoDiscriminator(keras.Model):
+class VideoDiscriminator(_blocks.ConfigSerialization, keras.Model):
     """Scores a clip as real or generated and classifies its action (AC-GAN style).
 
     Five bias-free 4x4x4 Conv3D layers (widths w, 2w, 4w, 8w, 1 + K with w =
@@ -98,11 +97,3 @@ class VideoDiscriminator(keras.Model):
                 x = self.activation(x)
         x = ops.cast(ops.mean(x, axis=(1, 2, 3)), "float32")
         return x[:, 0], x[:, 1:]
-
-    def get_config(self):
-        return {**super().get_config(), "config": self.config.to_dict()}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(ModelConfig.from_dict(config.pop("config")), **config)
