@@ -38,10 +38,12 @@ from tsvan_tf.models import SingleStreamVAN
 from tsvan_tf.models import TwoStreamVAN
 from tsvan_tf.models import VideoDiscriminator
 from tsvan_tf.progress import ProgressBar
+from tsvan_tf.trained_model import CONFIG_FILE
+from tsvan_tf.trained_model import build_generator
+from tsvan_tf.trained_model import variables_trackable
 
 OPTIMIZER_NAMES = ("content_encoder", "content_decoder", "motion_encoder", "motion_decoder",
                    "image_discriminator", "video_discriminator")
-CONFIG_FILE = "config.json"
 LOSS_LOG_FILE = "losses.jsonl"
 
 
@@ -313,9 +315,9 @@ class Trainer:
             self.optimizers = {name: self._make_optimizer(name) for name in OPTIMIZER_NAMES}
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
-            step=self.step, generator=self.models.generator,
-            image_discriminator=self.models.image_discriminator,
-            video_discriminator=self.models.video_discriminator,
+            step=self.step, generator=variables_trackable(self.models.generator),
+            image_discriminator=variables_trackable(self.models.image_discriminator),
+            video_discriminator=variables_trackable(self.models.video_discriminator),
             **{f"{name}_optimizer": optimizer for name, optimizer in self.optimizers.items()})
         self._gradient_functions = {}
         self._apply_functions = {}
@@ -324,14 +326,8 @@ class Trainer:
 
     def _build_models(self):
         config = self.model_config
+        build_generator(self.models.generator, config)
         videos = np.zeros((1, config.frames, config.resolution, config.resolution, 3), "float32")
-        labels = np.zeros((1,), "int32")
-        coins = np.ones((2, config.frames - 1), bool)
-        noise = np.zeros((1, config.frames - 1, config.motion_dim), "float32")
-        content = np.zeros((1, config.content_dim), "float32")
-        generator = self.models.generator
-        generator.content_forward(videos, labels, 0, content, content, training=False)
-        generator.video_forward(videos, labels, noise, noise, coins, coins, training=False)
         self.models.image_discriminator(videos[:, 0], training=False)
         self.models.video_discriminator(videos, training=False)
 
