@@ -1,0 +1,113 @@
+"""Seconds per training step of each phase, graph vs XLA, with peak memory and data wait.
+
+Runs each mode in its own process (so each peak RSS is its own). In each, a `Trainer` at a
+model preset (default: the paper's Weizmann model, 64x64, T=10, batch 16) trains on clips read
+by `load_clips` from the embedded synthetic dataset prepared at that resolution; every phase is
+forced in turn for `--steps` steps after `--warmup` untimed ones (tracing, XLA compilation).
+
+    python benchmarks/train_bench.py                            # graph and XLA, every phase
+    python benchmarks/train_bench.py --modes=xla --phases=content,prediction --steps=20
+
+Prints, per mode and phase: the median seconds per step, the median seconds spent waiting for
+the next batch (the input pipeline runs ahead in tf.data's threads, so this is the part the step
+had to wait for), the first step's seconds (trace + compile), and the process's peak RSS.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+PHASES = ("pretrain", "content", "prediction", "video")
+MODES = ("graph", "xla")
+
+
+def _child(mode, preset, phases, steps, warmup, batch_size, cache_dir):
+    """Measures every phase in this process and prints one JSON line per phase."""
+    import numpy as np
+
+    from tsvan_tf import datasets
+    from tsvan_tf import trainer
+    from tsvan_tf.config import LossConfig
+    from tsvan_tf.config import ModelConfig
+    from tsvan_tf.config import TrainConfig
+
+    data_dir = trainer.prepare_synthetic(ModelConfig.from_preset(preset), cache_dir)
+    manifest = datasets.read_manifest(data_dir)
+    model_config = ModelConfig.from_preset(preset, num_classes=manifest.num_classes)
+    train_config = TrainConfig.from_preset(
+        preset, batch_size=batch_size, xla_phases=tuple(phases) if mode == "xla" else ())
+    run = trainer.Trainer(model_config, LossConfig.from_preset(preset), train_config,
+                          tempfile.mkdtemp(prefix="train-bench-"),
+                          log_stream=open(os.devnull, "w"))
+    dataset = datasets.load_clips(data_dir, split="train", frames=model_config.frames,
+                                  batch_size=batch_size, training=True,
+                                  image_size=model_config.resolution)
+    iterator = iter(dataset)
+    for phase in phases:
+        step_seconds, wait_seconds = [], []
+        first = None
+        for step in range(warmup + steps):
+            start = time.perf_counter()
+            batch = next(iterator)
+            waited = time.perf_counter() - start
+            run.train_step(batch, step, phase_name=phase)
+            elapsed = time.perf_counter() - start
+            if step == 0:
+                first = elapsed
+            if step >= warmup:
+                step_seconds.append(elapsed)
+                wait_seconds.append(waited)
+        print(json.dumps({
+            "mode": mode, "phase": phase, "median_s": float(np.median(step_seconds)),
+            "data_wait_s": float(np.median(wait_seconds)), "first_step_s": first,
+            "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
+        }), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="weizmann")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--phases", default=",".join(PHASES))
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--cache_dir", default=None,
+                        help="where the synthetic dataset is prepared (default: the user cache)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    phases = args.phases.split(",")
+    unknown = sorted(set(phases) - set(PHASES)) + sorted(set(args.modes.split(",")) - set(MODES))
+    if unknown:
+        parser.error(f"unknown phases/modes {unknown}; phases are {PHASES}, modes {MODES}")
+    if args.child:
+        _child(args.child, args.preset, phases, args.steps, args.warmup, args.batch_size,
+               args.cache_dir)
+        return
+    print(f"preset={args.preset} batch={args.batch_size} steps={args.steps} "
+          f"(after {args.warmup} warm-up), cpus={os.cpu_count()}")
+    print(f"{'mode':6} {'phase':11} {'s/step':>8} {'data wait':>10} {'first step':>11} "
+          f"{'peak RSS':>9}")
+    for mode in args.modes.split(","):
+        command = [sys.executable, __file__, f"--child={mode}"] + [
+            a for a in sys.argv[1:] if not a.startswith("--modes")]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as child:
+            for line in child.stdout:
+                if not line.startswith("{"):
+                    continue
+                r = json.loads(line)
+                print(f"{r['mode']:6} {r['phase']:11} {r['median_s']:8.3f} "
+                      f"{r['data_wait_s']:10.4f} {r['first_step_s']:10.1f}s "
+                      f"{r['peak_rss_gib']:7.2f}GiB", flush=True)
+        if child.returncode:
+            sys.exit(f"the {mode} measurement failed (exit {child.returncode})")
+
+
+if __name__ == "__main__":
+    main()
