@@ -305,6 +305,7 @@ def _assemble_manifest(source, dataset, output_dir, shards, class_names, options
         frame_strides=tuple(source.frame_strides(class_names)),
         crop_size=source.crop_size(),
         skipped=tuple(skipped),
+        actor_names=tuple(source.actor_names()),
         options=types.MappingProxyType(options),
         fingerprint=fingerprint,
     )

@@ -73,3 +73,7 @@ class ClipSource(abc.ABC):
     def crop_size(self):
         """`(height, width)` crop `load_clips` applies before resizing, or None."""
         return None
+
+    def actor_names(self):
+        """Names of the content identities stored as the records' `actor` index (empty if none)."""
+        return ()

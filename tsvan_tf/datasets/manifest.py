@@ -31,6 +31,8 @@ class Manifest:
         crop_size: `(height, width)` of the crop taken before resizing (random offset for
             training, centred for evaluation), or None for no crop.
         skipped: `({"path": ..., "reason": ...}, ...)`, every source file left out and why.
+        actor_names: names of the records' `actor` indices (actors, subjects, characters), or
+            empty when the dataset has none.
         options: the resolved preparation options (seed, sizes, source folder, ...).
         fingerprint: a hash of `source` and `options`; a re-run with other options is refused.
         format_version: version of the record format (`FORMAT_VERSION` when written).
@@ -46,6 +48,7 @@ class Manifest:
     frame_strides: tuple
     crop_size: tuple = None
     skipped: tuple = ()
+    actor_names: tuple = ()
     options: types.MappingProxyType = dataclasses.field(default_factory=dict)
     fingerprint: str = ""
     format_version: int = FORMAT_VERSION
@@ -83,6 +86,7 @@ class Manifest:
             "crop_size": list(self.crop_size) if self.crop_size else None,
             "splits": {name: dict(info) for name, info in self.splits.items()},
             "skipped": [dict(s) for s in self.skipped],
+            "actor_names": list(self.actor_names),
             "options": dict(self.options),
             "fingerprint": self.fingerprint,
         }
@@ -115,6 +119,7 @@ class Manifest:
             frame_strides=tuple(int(s) for s in data["frame_strides"]),
             crop_size=tuple(crop) if crop else None,
             skipped=tuple(types.MappingProxyType(s) for s in data.get("skipped", [])),
+            actor_names=tuple(data.get("actor_names", ())),
             options=types.MappingProxyType(dict(data.get("options", {}))),
             fingerprint=data.get("fingerprint", ""),
             format_version=version,
