@@ -5,15 +5,23 @@ Every frame is one uniform grey level that encodes its index in the source video
 """
 
 import os
+import pathlib
+import subprocess
+import sys
 
 import av
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from tests.datasets import media_fixtures
+from tsvan_tf import datasets
 from tsvan_tf.datasets import mug
 from tsvan_tf.datasets import synaction
 from tsvan_tf.datasets import weizmann
+from tsvan_tf.datasets.clip_record import ClipRecord
+
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
 LEVEL_STEP = 5
 WEIZMANN_ACTORS = ("daria", "lena")
@@ -112,3 +120,34 @@ def make_synaction(root):
         np.save(os.path.join(root, f"{character}_{action}_{variant}_{view}.npy"), frames)
     np.save(os.path.join(root, "lola_wave_0_3.npy"), frames[:, :, :, 0])
     np.save(os.path.join(root, "lola_dance_0_3.npy"), frames)
+
+
+def read_records(manifest, split):
+    """`{source_id: ClipRecord}` of a prepared split."""
+    records = [ClipRecord.parse(s.numpy())
+               for s in tf.data.TFRecordDataset(manifest.shard_paths(split))]
+    return {r.source_id: r for r in records}
+
+
+def read_windows(data_dir, split, frames):
+    """`[(label, source frame indices)]` of every clip `load_clips` reads in evaluation mode."""
+    windows = []
+    for batch in datasets.load_clips(data_dir, split, frames=frames, batch_size=1,
+                                     training=False, drop_remainder=False):
+        levels = (batch["video"][0].numpy() + 1.0) * 127.5
+        windows.append((int(batch["label"][0]), frame_indices(levels)))
+    return windows
+
+
+def run_module(module, args, timeout=600):
+    """Runs `python -m MODULE ARGS` from the repository root; returns the CompletedProcess."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=timeout, check=False)
+
+
+def flagfile_preset(name):
+    """The `--preset` a paper flagfile (`configs/NAME.cfg`) sets."""
+    with open(REPO / "configs" / f"{name}.cfg", encoding="utf-8") as f:
+        presets = [line.split("=", 1)[1].strip() for line in f if line.startswith("--preset=")]
+    return presets[-1]
