@@ -24,6 +24,7 @@ from tsvan_tf.datasets.clip_record import ClipRecord
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
 LEVEL_STEP = 5
+POSITION_STEP = 3
 WEIZMANN_ACTORS = ("daria", "lena")
 WEIZMANN_SIZE = (36, 45)  # a quarter of the real 144 x 180
 MUG_SUBJECTS = ("001", "002")
@@ -45,6 +46,19 @@ def grey_frames(num_frames, size):
     """`num_frames` uniform frames of `size` `(height, width)`, frame t at `frame_level(t)`."""
     levels = np.array([frame_level(t) for t in range(num_frames)], np.uint8)
     return np.broadcast_to(levels[:, None, None, None], (num_frames, *size, 3)).copy()
+
+
+def position_frames(num_frames, size):
+    """Frames whose red channel is `POSITION_STEP * row` and green `POSITION_STEP * column`, so
+    that the first pixel of a crop tells its offset (`crop_offset`)."""
+    rows, columns = np.meshgrid(np.arange(size[0]), np.arange(size[1]), indexing="ij")
+    frame = np.stack([rows, columns, np.zeros_like(rows)], axis=-1) * POSITION_STEP
+    return np.repeat(frame[None].astype(np.uint8), num_frames, axis=0)
+
+
+def crop_offset(frame):
+    """The `(top, left)` offset of a crop of `position_frames` (values in [0, 255])."""
+    return tuple(int(round(float(v) / POSITION_STEP)) for v in frame[0, 0, :2])
 
 
 def weizmann_length(actor, action):
@@ -111,11 +125,12 @@ def synaction_clips():
     return clips
 
 
-def make_synaction(root):
-    """The clips of `synaction_clips()` as uint8 `(20, 71, 71, 3)` arrays, plus a clip of the
-    wrong shape and a file of another name."""
+def make_synaction(root, frames=None):
+    """The clips of `synaction_clips()` as uint8 `(20, 71, 71, 3)` arrays (`frames`, by default
+    `grey_frames`), plus a clip of the wrong shape and a file of another name."""
     os.makedirs(root)
-    frames = grey_frames(SYNACTION_FRAMES, synaction.NATIVE_SIZE)
+    if frames is None:
+        frames = grey_frames(SYNACTION_FRAMES, synaction.NATIVE_SIZE)
     for character, action, variant, view in synaction_clips():
         np.save(os.path.join(root, f"{character}_{action}_{variant}_{view}.npy"), frames)
     np.save(os.path.join(root, "lola_wave_0_3.npy"), frames[:, :, :, 0])

@@ -137,7 +137,8 @@ class PrepareCommandTest(testing.TestCase):
             data = json.load(f)
         self.assertEqual(
             set(data), {"format_version", "source", "class_names", "height", "width",
-                        "image_format", "frame_strides", "crop_size", "splits", "skipped",
+                        "image_format", "frame_strides", "crop_size", "crop_max_offset",
+                        "crop_eval_offset", "splits", "skipped",
                         "actor_names", "options", "fingerprint"})
         self.assertEqual(data["options"]["seed"], 4)
         self.assertEqual(data["splits"]["train"]["num_clips"], 8)

@@ -77,6 +77,31 @@ class SynActionSourceTest(testing.TestCase):
         self.assertEqual(windows["cheer"], [0, 2, 4, 6])
         self.assertEqual(windows["bow"], [0, 4, 8, 12])
 
+    def test_crop_offsets_are_the_originals(self):
+        # Spec 6: a 64 x 64 crop of the 71 x 71 frames, no resize, at offset 4 for testing and a
+        # random offset in [0, 6] for training.
+        source = os.path.join(self.get_temp_dir(), "positions")
+        paper_fixtures.make_synaction(source, paper_fixtures.position_frames(
+            paper_fixtures.SYNACTION_FRAMES, synaction.NATIVE_SIZE))
+        data_dir = os.path.join(self.get_temp_dir(), "positions64")
+        manifest = datasets.prepare_dataset("synaction", data_dir, source_dir=source,
+                                            progress=False, image_format="png",
+                                            min_frames=_MIN_FRAMES)
+        self.assertEqual((manifest.crop_max_offset, manifest.crop_eval_offset), ((6, 6), (4, 4)))
+
+        def offsets(split, num_batches):
+            found = []
+            batches = datasets.load_clips(data_dir, split, frames=4, batch_size=8, seed=0)
+            for batch in batches.take(num_batches):
+                found += [paper_fixtures.crop_offset((v[0] + 1.0) * 127.5)
+                          for v in batch["video"].numpy()]
+            return found
+
+        self.assertEqual(set(offsets("test", 2)), {(4, 4)})
+        train = offsets("train", 30)
+        self.assertEqual({top for top, _ in train}, set(range(7)))
+        self.assertEqual({left for _, left in train}, set(range(7)))
+
     def test_bad_files_skipped_and_listed(self):
         reasons = {s["path"]: s["reason"] for s in self.manifest.skipped}
         self.assertEqual(sorted(reasons), ["lola_dance_0_3.npy", "lola_wave_0_3.npy"])

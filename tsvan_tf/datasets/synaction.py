@@ -23,9 +23,12 @@ FRAME_STRIDES = {
 }
 NUM_VARIANTS = 2
 NUM_VIEWS = 15
-# Clips are 71 x 71; the original takes a 64 x 64 crop without resizing.
+# Clips are 71 x 71; the original takes a 64 x 64 crop without resizing, at a random offset in
+# [0, 6] for training and at offset 4 for testing.
 NATIVE_SIZE = (71, 71)
 CROP_SIZE = (64, 64)
+MAX_CROP_OFFSET = 6
+EVAL_CROP_OFFSET = 4
 _CLIP_NAME = re.compile(r"(?P<character>[a-z]+)_(?P<action>[a-z]+)_(?P<variant>\d+)_"
                         r"(?P<view>\d+)\.npy")
 
@@ -38,8 +41,8 @@ class SynActionSource(ClipSource):
     The test split holds, for each (character, action, variant), the single view
     `((character * 20 + action) * 2 + variant) mod 15` (indices in `CHARACTERS` and `ACTIONS`
     order), about 400 clips; the other views train. Labels are the actions; the character index
-    is kept as the actor. Frames are stored at 71 x 71 for `image_size=64` (scaled alike for
-    another size) and `load_clips` takes the `image_size` crop, as the original.
+    is kept as the actor. Frames are stored at 71 x 71 for `image_size=64` and `load_clips` takes
+    the `image_size` crop at the original's offsets (all scaled alike for another size).
 
     Args:
         source_dir: the folder holding the `.npy` clips.
@@ -121,6 +124,13 @@ class SynActionSource(ClipSource):
 
     def crop_size(self):
         return (self.image_size, self.image_size)
+
+    def crop_offsets(self):
+        scale = self.image_size / CROP_SIZE[0]
+        margin = self._stored_size()[0] - self.image_size
+        max_offset, eval_offset = (min(round(o * scale), margin)
+                                   for o in (MAX_CROP_OFFSET, EVAL_CROP_OFFSET))
+        return (max_offset, max_offset), (eval_offset, eval_offset)
 
     def actor_names(self):
         return CHARACTERS
