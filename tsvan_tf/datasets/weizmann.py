@@ -27,7 +27,7 @@ class WeizmannSource(ClipSource):
     `source_dir`, e.g. the unpacked per-action zips), 10 actions x 9 actors.
 
     Each video gives one training clip, its first `floor(2/3 n)` frames, and one test clip, the
-    remaining frames; when those are shorter than one window (`min_frames` frames at the
+    remaining frames; when those are no longer than one window (`min_frames` frames at the
     action's stride) the test clip starts earlier, `window + 1` frames before the end, as the
     original does. Labels are the actions in `ACTIONS` order; the actor index (`ACTORS` order) is
     kept in each record for the 90-way actor x action classifier. Lena's second takes
