@@ -14,7 +14,7 @@ The paper's datasets, downloaded separately (layouts and splits in the README):
 
     python -m tsvan_tf.datasets.prepare --dataset=weizmann --source=/path/to/weizmann \
         --output=/tmp/data/weizmann --num_workers=2
-    python -m tsvan_tf.datasets.prepare --dataset=mug --source=/path/to/mug/subjects3 \
+    python -m tsvan_tf.datasets.prepare --dataset=mug --source=/path/to/mug/subjects \
         --output=/tmp/data/mug --num_workers=2
     python -m tsvan_tf.datasets.prepare --dataset=synaction --source=/path/to/synaction \
         --output=/tmp/data/synaction --num_workers=2
