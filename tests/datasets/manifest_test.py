@@ -17,7 +17,8 @@ def _manifest():
         splits=types.MappingProxyType({"train": {
             "num_clips": 3, "shards": ["train-00000-of-00001.tfrecord"],
             "clips_per_class": [2, 1], "min_frames_per_class": [20, 31]}}),
-        frame_strides=(1, 2), crop_size=(60, 44),
+        frame_strides=(1, 2), crop_size=(60, 44), crop_max_offset=(4, 3),
+        crop_eval_offset=(2, 1), actor_names=("daria", "denis"),
         skipped=(types.MappingProxyType({"path": "run/x.mp4", "split": "train",
                                          "reason": "empty file (0 bytes)"}),),
         options=types.MappingProxyType({"test_fraction": 0.0}), fingerprint="abc")
@@ -37,6 +38,16 @@ class ManifestTest(testing.TestCase):
         self.assertEqual(loaded.shard_paths("train"),
                          [os.path.join(self.get_temp_dir(), "train-00000-of-00001.tfrecord")])
         self.assertEqual(loaded.to_json_dict()["format_version"], FORMAT_VERSION)
+
+    def test_optional_fields_default_when_absent(self):
+        data = _manifest().to_json_dict()
+        for key in ("actor_names", "crop_max_offset", "crop_eval_offset"):
+            del data[key]
+        with open(os.path.join(self.get_temp_dir(), "manifest.json"), "w") as f:
+            json.dump(data, f)
+        loaded = read_manifest(self.get_temp_dir())
+        self.assertEqual((loaded.actor_names, loaded.crop_max_offset, loaded.crop_eval_offset),
+                         ((), None, None))
 
     def test_is_frozen(self):
         with self.assertRaises(AttributeError):

@@ -10,6 +10,7 @@ import time
 
 import tensorflow as tf
 
+from tests.datasets import paper_fixtures
 from tsvan_tf import datasets
 from tsvan_tf import testing
 from tsvan_tf.datasets.clip_record import ClipRecord
@@ -49,8 +50,23 @@ class PrepareCommandTest(testing.TestCase):
     def test_unknown_dataset_lists_the_known_ones(self):
         result = run_prepare(["--dataset=kinetics", f"--output={self.get_temp_dir()}"])
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn("Unknown dataset 'kinetics'. Known datasets: synthetic, video_folder",
-                      result.stderr)
+        self.assertIn("Unknown dataset 'kinetics'. Known datasets: mug, synaction, synthetic, "
+                      "video_folder, weizmann", result.stderr)
+
+    def test_paper_dataset_command_with_its_own_options(self):
+        source = os.path.join(self.get_temp_dir(), "mug")
+        paper_fixtures.make_mug(source)
+        output = os.path.join(self.get_temp_dir(), "mug_prepared")
+        result = run_prepare(["--dataset=mug", f"--source={source}", f"--output={output}",
+                              "--image_size=32", "--face_fraction=0.8",
+                              "--min_sequence_frames=41", "--progress=false"])
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        manifest = datasets.read_manifest(output)
+        self.assertEqual(manifest.options["face_fraction"], 0.8)
+        self.assertEqual((manifest.resolution, manifest.crop_size), ((36, 36), (32, 32)))
+        # The two 40-frame takes and the 30-frame one are too short for min_sequence_frames=41.
+        self.assertLen(manifest.skipped, 3)
+        self.assertEqual(manifest.num_clips("test"), 10)
 
     def test_option_the_source_does_not_take_is_refused(self):
         result = run_prepare(["--dataset=synthetic", f"--output={self.get_temp_dir()}",
@@ -121,8 +137,9 @@ class PrepareCommandTest(testing.TestCase):
             data = json.load(f)
         self.assertEqual(
             set(data), {"format_version", "source", "class_names", "height", "width",
-                        "image_format", "frame_strides", "crop_size", "splits", "skipped",
-                        "options", "fingerprint"})
+                        "image_format", "frame_strides", "crop_size", "crop_max_offset",
+                        "crop_eval_offset", "splits", "skipped",
+                        "actor_names", "options", "fingerprint"})
         self.assertEqual(data["options"]["seed"], 4)
         self.assertEqual(data["splits"]["train"]["num_clips"], 8)
 

@@ -141,6 +141,22 @@ class LoadClipsTest(testing.TestCase):
         train = next(iter(datasets.load_clips(data_dir, "train", frames=5, batch_size=2)))
         self.assertEqual(train["video"].shape, (2, 5, 24, 20, 3))
 
+    def test_manifest_crop_offsets_are_applied(self):
+        data_dir = self._with_manifest_change(crop_size=[24, 20], crop_eval_offset=[0, 3],
+                                              crop_max_offset=[1, 2])
+        records = _records(data_dir, "test")
+        batch = next(iter(datasets.load_clips(data_dir, "test", frames=5, batch_size=16)))
+        expected = [r.decode()[0:5, 0:24, 3:23].astype(np.float32) / 127.5 - 1.0
+                    for r in records]
+        for video in batch["video"].numpy():
+            self.assertTrue(any(np.allclose(video, e, atol=1e-6) for e in expected))
+
+    def test_crop_offset_outside_the_frame_raises(self):
+        data_dir = self._with_manifest_change(crop_size=[24, 20], crop_eval_offset=[9, 0])
+        with self.assertRaisesRegex(ValueError, r"crop_eval_offset=\(9, 0\) for 32x32 frames; "
+                                                r"expected offsets in \[0, \[8, 12\]\]"):
+            datasets.load_clips(data_dir, "test", frames=5, batch_size=4)
+
     def test_no_manifest_raises(self):
         empty = self.get_temp_dir()
         with self.assertRaisesRegex(ValueError, "No manifest.json in data_dir"):

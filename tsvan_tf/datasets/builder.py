@@ -295,6 +295,7 @@ def _assemble_manifest(source, dataset, output_dir, shards, class_names, options
         if missing:
             logging.warning("Split %r has no clip of class(es) %s.", split, missing)
     height, width = next(done["frame_size"] for done in dones if done["frame_size"])
+    max_offset, eval_offset = source.crop_offsets()
     return Manifest(
         source=dataset,
         class_names=tuple(class_names),
@@ -304,7 +305,10 @@ def _assemble_manifest(source, dataset, output_dir, shards, class_names, options
         splits=types.MappingProxyType(splits),
         frame_strides=tuple(source.frame_strides(class_names)),
         crop_size=source.crop_size(),
+        crop_max_offset=max_offset,
+        crop_eval_offset=eval_offset,
         skipped=tuple(skipped),
+        actor_names=tuple(source.actor_names()),
         options=types.MappingProxyType(options),
         fingerprint=fingerprint,
     )

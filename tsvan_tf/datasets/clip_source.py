@@ -73,3 +73,13 @@ class ClipSource(abc.ABC):
     def crop_size(self):
         """`(height, width)` crop `load_clips` applies before resizing, or None."""
         return None
+
+    def crop_offsets(self):
+        """`(max_offset, eval_offset)`: the largest random `(top, left)` crop offset when
+        training and the `(top, left)` offset for evaluation; None for the whole margin and a
+        centred crop."""
+        return None, None
+
+    def actor_names(self):
+        """Names of the content identities stored as the records' `actor` index (empty if none)."""
+        return ()

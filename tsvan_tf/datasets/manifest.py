@@ -30,7 +30,12 @@ class Manifest:
             original's `every_nth`; 1 for most datasets).
         crop_size: `(height, width)` of the crop taken before resizing (random offset for
             training, centred for evaluation), or None for no crop.
+        crop_max_offset: `(top, left)`, the largest random crop offset when training, or None
+            for the whole margin (stored size minus crop size).
+        crop_eval_offset: `(top, left)`, the crop offset for evaluation, or None for centred.
         skipped: `({"path": ..., "reason": ...}, ...)`, every source file left out and why.
+        actor_names: names of the records' `actor` indices (actors, subjects, characters), or
+            empty when the dataset has none.
         options: the resolved preparation options (seed, sizes, source folder, ...).
         fingerprint: a hash of `source` and `options`; a re-run with other options is refused.
         format_version: version of the record format (`FORMAT_VERSION` when written).
@@ -45,7 +50,10 @@ class Manifest:
     splits: types.MappingProxyType
     frame_strides: tuple
     crop_size: tuple = None
+    crop_max_offset: tuple = None
+    crop_eval_offset: tuple = None
     skipped: tuple = ()
+    actor_names: tuple = ()
     options: types.MappingProxyType = dataclasses.field(default_factory=dict)
     fingerprint: str = ""
     format_version: int = FORMAT_VERSION
@@ -81,8 +89,11 @@ class Manifest:
             "image_format": self.image_format,
             "frame_strides": list(self.frame_strides),
             "crop_size": list(self.crop_size) if self.crop_size else None,
+            "crop_max_offset": list(self.crop_max_offset) if self.crop_max_offset else None,
+            "crop_eval_offset": list(self.crop_eval_offset) if self.crop_eval_offset else None,
             "splits": {name: dict(info) for name, info in self.splits.items()},
             "skipped": [dict(s) for s in self.skipped],
+            "actor_names": list(self.actor_names),
             "options": dict(self.options),
             "fingerprint": self.fingerprint,
         }
@@ -114,7 +125,10 @@ class Manifest:
             splits=types.MappingProxyType(dict(data["splits"])),
             frame_strides=tuple(int(s) for s in data["frame_strides"]),
             crop_size=tuple(crop) if crop else None,
+            crop_max_offset=_optional_pair(data.get("crop_max_offset")),
+            crop_eval_offset=_optional_pair(data.get("crop_eval_offset")),
             skipped=tuple(types.MappingProxyType(s) for s in data.get("skipped", [])),
+            actor_names=tuple(data.get("actor_names", ())),
             options=types.MappingProxyType(dict(data.get("options", {}))),
             fingerprint=data.get("fingerprint", ""),
             format_version=version,
@@ -124,6 +138,10 @@ class Manifest:
     def write(self, data_dir):
         """Writes `manifest.json` into `data_dir` atomically."""
         _atomic.write_json_atomic(os.path.join(data_dir, MANIFEST_FILENAME), self.to_json_dict())
+
+
+def _optional_pair(value):
+    return tuple(int(v) for v in value) if value else None
 
 
 def read_manifest(data_dir):

@@ -10,6 +10,15 @@ class; 20 % of each class's files go to the test split:
     python -m tsvan_tf.datasets.prepare --dataset=video_folder --source=/path/to/videos \
         --output=/tmp/data/my_videos --test_fraction=0.2 --image_size=64 --num_workers=2
 
+The paper's datasets, downloaded separately (layouts and splits in the README):
+
+    python -m tsvan_tf.datasets.prepare --dataset=weizmann --source=/path/to/weizmann \
+        --output=/tmp/data/weizmann --num_workers=2
+    python -m tsvan_tf.datasets.prepare --dataset=mug --source=/path/to/mug/subjects \
+        --output=/tmp/data/mug --num_workers=2
+    python -m tsvan_tf.datasets.prepare --dataset=synaction --source=/path/to/synaction \
+        --output=/tmp/data/synaction --num_workers=2
+
 Re-running a command finishes an interrupted preparation, or does nothing if it is complete.
 Source options left unset take the source's defaults; an option the source does not take is an
 error. Also installed as `tsvan-prepare`.
@@ -41,12 +50,19 @@ _SOURCE_OPTIONS = (
     flags.DEFINE_integer("train_clips_per_class", None, "synthetic: training clips per class."),
     flags.DEFINE_integer("test_clips_per_class", None, "synthetic: test clips per class."),
     flags.DEFINE_integer("num_frames", None, "synthetic: frames per clip."),
-    flags.DEFINE_integer("image_size", None, "Stored frame height and width in pixels."),
+    flags.DEFINE_integer("image_size", None, "Frame height and width in pixels (weizmann, mug, "
+                         "synaction: of the crop load_clips takes; the stored frames are larger)."),
     flags.DEFINE_float("test_fraction", None, "video_folder: fraction of each class's files "
                        "in the test split."),
-    flags.DEFINE_enum("image_format", None, ["png", "jpeg"], "video_folder: frame encoding."),
-    flags.DEFINE_integer("jpeg_quality", None, "video_folder: JPEG quality (1-100)."),
-    flags.DEFINE_integer("min_frames", None, "video_folder: clips with fewer frames are skipped."),
+    flags.DEFINE_enum("image_format", None, ["png", "jpeg"],
+                      "video_folder, weizmann, mug, synaction: frame encoding."),
+    flags.DEFINE_integer("jpeg_quality", None, "video_folder, weizmann, mug, synaction: JPEG "
+                         "quality (1-100)."),
+    flags.DEFINE_integer("min_frames", None, "video_folder, weizmann, mug, synaction: clips "
+                         "shorter than one window of this many frames are skipped."),
+    flags.DEFINE_float("face_fraction", None, "mug: side of the centred square cut from each "
+                       "frame, as a fraction of its shorter side."),
+    flags.DEFINE_integer("min_sequence_frames", None, "mug: shorter sequences are skipped."),
 )
 
 flags.mark_flags_as_required(["dataset", "output"])

@@ -20,7 +20,8 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
     Per clip, a window of `frames` frames, `stride` apart, is chosen (random start when training,
     start 0 for evaluation, as the original) and **only those frames are decoded**, inside the
     graph. Then the dataset's crop (manifest `crop_size`: random offset when training, centred
-    otherwise) and a bilinear resize to `image_size` are applied.
+    otherwise, or the manifest's `crop_max_offset` / `crop_eval_offset`) and a bilinear resize to
+    `image_size` are applied.
 
     Args:
         data_dir: a folder prepared by `prepare_dataset` / `python -m tsvan_tf.datasets.prepare`.
@@ -54,7 +55,8 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
 
     Raises:
         ValueError: no manifest in `data_dir`, an unknown split, clips shorter than one window,
-            or a batch larger than the split; each message says what was found and expected.
+            a batch larger than the split, or crop offsets outside the frame; each message says
+            what was found and expected.
     """
     manifest = read_manifest(data_dir)
     if split not in manifest.splits:
@@ -79,6 +81,7 @@ def load_clips(data_dir, split="train", frames=10, batch_size=16, training=None,
             f"{num_clips} clips ({num_pipelines} input pipeline(s)). Use a smaller batch_size or "
             "drop_remainder=False."
         )
+    _check_crop(manifest)
     height, width = manifest.crop_size or manifest.resolution
     out_size = _as_size(image_size) if image_size is not None else (height, width)
 
@@ -159,6 +162,21 @@ def _check_window(manifest, split, info, frames, strides):
             )
 
 
+def _check_crop(manifest):
+    """Refuses a crop, or crop offsets, that do not fit in the stored frames."""
+    if manifest.crop_size is None:
+        return
+    margin = [s - c for s, c in zip(manifest.resolution, manifest.crop_size)]
+    for name in ("crop_max_offset", "crop_eval_offset"):
+        offset = getattr(manifest, name) or (0, 0)
+        if min(margin) < 0 or any(not 0 <= o <= m for o, m in zip(offset, margin)):
+            raise ValueError(
+                f"The manifest of {manifest.data_dir} has crop_size={manifest.crop_size} and "
+                f"{name}={getattr(manifest, name)} for {manifest.height}x{manifest.width} frames; "
+                f"expected offsets in [0, {margin}]. Prepare the dataset again."
+            )
+
+
 def _make_decoder(manifest, frames, strides, training, out_size):
     """Returns `(serialized, seed) -> {"video", "label"}` for one clip, all in-graph."""
     base_strides = tf.constant(strides[0], tf.int32)
@@ -189,7 +207,8 @@ def _make_decoder(manifest, frames, strides, training, out_size):
         video = tf.stack([decode_image(window[i], channels=3) for i in range(frames)])
         video = tf.ensure_shape(video, [frames, height, width, 3])
         if crop is not None:
-            video = _crop(video, crop, training, seeds[2])
+            video = _crop(video, crop, training, seeds[2], manifest.crop_max_offset,
+                          manifest.crop_eval_offset)
         video = tf.cast(video, tf.float32)
         if tuple(video.shape[1:3]) != tuple(out_size):
             video = tf.image.resize(video, out_size, method="bilinear")
@@ -198,14 +217,16 @@ def _make_decoder(manifest, frames, strides, training, out_size):
     return decode
 
 
-def _crop(video, crop, training, seed):
-    """Crops `(T, H, W, 3)` to `crop`: a random offset when training, centred otherwise."""
+def _crop(video, crop, training, seed, max_offset, eval_offset):
+    """Crops `(T, H, W, 3)` to `crop`: a random offset in `[0, max_offset]` (the whole margin if
+    None) when training, `eval_offset` (centred if None) otherwise."""
     crop_h, crop_w = crop
     height, width = video.shape[1], video.shape[2]
     if training:
+        max_top, max_left = max_offset or (height - crop_h, width - crop_w)
         offset = tf.random.stateless_uniform([2], seed, minval=0, maxval=2**30, dtype=tf.int32)
-        top = offset[0] % (height - crop_h + 1)
-        left = offset[1] % (width - crop_w + 1)
+        top = offset[0] % (max_top + 1)
+        left = offset[1] % (max_left + 1)
     else:
-        top, left = (height - crop_h) // 2, (width - crop_w) // 2
+        top, left = eval_offset or ((height - crop_h) // 2, (width - crop_w) // 2)
     return video[:, top:top + crop_h, left:left + crop_w, :]

@@ -1,17 +1,23 @@
 """The dataset registry: one place that maps a `--dataset` name to its `ClipSource` class.
 
-A new source (Weizmann, MUG, SynAction, ...) is a `ClipSource` subclass in its own module plus
+A new source is a `ClipSource` subclass in its own module plus
 one line in `_SOURCES`; the prepare CLI, `prepare_dataset` and the reader need no other change.
 """
 
 import inspect
 
+from tsvan_tf.datasets.mug import MUGSource
+from tsvan_tf.datasets.synaction import SynActionSource
 from tsvan_tf.datasets.synthetic import SyntheticSource
 from tsvan_tf.datasets.video_folder import VideoFolderSource
+from tsvan_tf.datasets.weizmann import WeizmannSource
 
 _SOURCES = {
+    "mug": MUGSource,
+    "synaction": SynActionSource,
     "synthetic": SyntheticSource,
     "video_folder": VideoFolderSource,
+    "weizmann": WeizmannSource,
 }
 
 
