@@ -9,12 +9,13 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tests.metrics.fixtures import tiny_classifier
-from tests.metrics.fixtures import tiny_dataset
+from tests.metrics.fixtures import shared_classifier
 from tests.trainer_test import tiny_configs
 from tsvan_tf import testing
 from tsvan_tf import trainer
+from tsvan_tf.metrics import classifier_scores
 from tsvan_tf.metrics.generator_evaluator import GeneratorEvaluator
+from tsvan_tf.metrics.generator_evaluator import _clipped_videos
 from tsvan_tf.metrics.model_evaluation import evaluate_model_dir
 from tsvan_tf.metrics.model_evaluation import format_report
 from tsvan_tf.metrics.trained_classifier import load_classifier
@@ -49,20 +50,19 @@ class EvaluateTest(testing.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        _, cls.data_dir, cls.manifest, cls.classifier_dir, _ = shared_classifier()
         cls.root = tempfile.mkdtemp(prefix="evaluate-test-")
-        cls.data_dir = os.path.join(cls.root, "data")
-        cls.manifest = tiny_dataset(cls.data_dir)
-        cls.classifier_dir = os.path.join(cls.root, "classifier")
-        tiny_classifier(cls.data_dir, cls.classifier_dir)
         cls.model_dir = os.path.join(cls.root, "model")
         write_model_dir(cls.model_dir, cls.manifest)
         cls.report = evaluate_model_dir(cls.model_dir, cls.classifier_dir, num_per_class=2,
-                                        seed=0, batch_size=5, first_frame_repetitions=1)
+                                        seed=0, batch_size=8, first_frame_repetitions=1)
+        cls.trained = load_trained_model(cls.model_dir)
+        cls.classifier = load_classifier(cls.classifier_dir)
 
     def test_report_file(self):
         with open(os.path.join(self.model_dir, "eval.json")) as f:
             report = json.load(f)
-        classifier = load_classifier(self.classifier_dir)
+        classifier = self.classifier
         self.assertEqual(report["model"]["checkpoint_step"], STEP)
         self.assertEqual(report["classifier"]["sha256"], classifier.sha256)
         num_classes = self.manifest.num_classes
@@ -90,41 +90,34 @@ class EvaluateTest(testing.TestCase):
         self.assertIn(f"unconditional: {2 * num_classes} videos (2 per class", table)
         self.assertRegex(table, r"inception_score\s+\d\.\d{4}")
 
-    def test_scores_match_a_direct_computation(self):
-        # The evaluator's accuracy equals classifying the generated videos by hand.
-        trained = load_trained_model(self.model_dir)
-        classifier = load_classifier(self.classifier_dir)
-        evaluator = GeneratorEvaluator(classifier, trained.model_config, trained.class_names,
-                                       num_per_class=2, seed=0, batch_size=16)
-        videos = np.clip(trained.generator.generate(
-            evaluator.labels, evaluator.content_noise, evaluator.motion_noise).numpy(), -1, 1)
-        self.assertEqual(videos.shape, (16, 4, 16, 16, 3))
-        probabilities = classifier.features_and_probabilities(videos)[1]
-        metrics = evaluator(trained.generator)
-        self.assertAllClose(metrics["accuracy"],
-                            np.mean(probabilities.argmax(1) == evaluator.labels))
-        self.assertAllClose(metrics["accuracy"], self.report["unconditional"]["metrics"]
-                            ["accuracy"])
-        self.assertNotIn("classifier_frechet_distance", metrics)  # no real videos given
+    def test_deterministic_per_seed_and_matches_a_direct_computation(self):
+        trained, classifier = self.trained, self.classifier
 
-    def test_deterministic_per_seed_and_independent_of_batch_size(self):
-        trained = load_trained_model(self.model_dir)
-        classifier = load_classifier(self.classifier_dir)
-
-        def metrics(seed, batch_size):
+        def evaluator(seed, batch_size):
             return GeneratorEvaluator(classifier, trained.model_config, trained.class_names, 2,
-                                      seed, batch_size)(trained.generator)
+                                      seed, batch_size)
 
-        first, again, batched = metrics(0, 8), metrics(0, 8), metrics(0, 16)
-        self.assertEqual(first, again)
-        for name, value in first.items():
-            if value is not None:
-                self.assertAllClose(batched[name], value, atol=1e-5, msg=name)
-        self.assertNotEqual(metrics(1, 8), first)
+        first = evaluator(0, 8)(trained.generator)
+        self.assertEqual(evaluator(0, 8)(trained.generator), first)
+        self.assertEqual(first["accuracy"], self.report["unconditional"]["metrics"]["accuracy"])
+        self.assertNotIn("classifier_frechet_distance", first)  # no real videos given
+        self.assertNotEqual(evaluator(1, 8)(trained.generator), first)
+        # One batch of all 16 videos, scored by hand with the formulas.
+        sample = evaluator(0, 16)
+        videos = _clipped_videos(trained.generator, sample.labels, sample.content_noise,
+                                 sample.motion_noise).numpy()
+        self.assertEqual(videos.shape, (16, 4, 16, 16, 3))
+        self.assertBetween(videos.min(), -1.0, 1.0)
+        probabilities = classifier.features_and_probabilities(videos)[1]
+        self.assertAllClose(first["accuracy"],
+                            np.mean(probabilities.argmax(1) == sample.labels))
+        self.assertAllClose(first["inception_score"],
+                            classifier_scores.inception_score(probabilities), rtol=1e-5)
+        self.assertAllClose(first["intra_entropy"],
+                            classifier_scores.intra_entropy(probabilities), rtol=1e-5)
 
     def test_incompatible_classifier_is_refused(self):
-        trained = load_trained_model(self.model_dir)
-        classifier = load_classifier(self.classifier_dir)
+        trained, classifier = self.trained, self.classifier
         config = trained.model_config
         names = ("a",) * len(trained.class_names)
         with self.assertRaisesRegex(ValueError, r"trained for classes=\('move_right'.*but the "

@@ -1,6 +1,9 @@
 """Shared fixtures of the evaluation tests: a tiny prepared dataset and a tiny classifier."""
 
+import functools
+import json
 import os
+import tempfile
 
 from tsvan_tf import datasets
 from tsvan_tf.metrics.classifier_config import ClassifierConfig
@@ -25,3 +28,20 @@ def tiny_classifier(data_dir, output_dir, **overrides):
                                          "num_classes": manifest.num_classes, **overrides})
     with open(os.devnull, "w") as log:
         return train_classifier(config, data_dir, output_dir, log_stream=log)
+
+
+@functools.lru_cache(maxsize=None)
+def shared_classifier():
+    """One tiny dataset and classifier per test process, shared by the test classes.
+
+    Returns:
+        `(root, data_dir, manifest, classifier_dir, info)`; treat them as read-only.
+    """
+    root = tempfile.mkdtemp(prefix="tsvan-metrics-fixture-")
+    data_dir = os.path.join(root, "data")
+    manifest = tiny_dataset(data_dir)
+    classifier_dir = os.path.join(root, "classifier")
+    tiny_classifier(data_dir, classifier_dir)
+    with open(os.path.join(classifier_dir, "classifier.json")) as f:
+        info = json.load(f)
+    return root, data_dir, manifest, classifier_dir, info
