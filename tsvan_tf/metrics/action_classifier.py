@@ -113,9 +113,10 @@ class ActionClassifier(keras.Model):
         config = self.config
         expected = (config.frames, config.resolution, config.resolution, 3)
         if len(videos.shape) != 5 or tuple(videos.shape[1:]) != expected:
-            raise ValueError(f"ActionClassifier expects videos (batch, {expected[0]}, {expected[1]}, "
-                             f"{expected[2]}, 3) (its config's frames and resolution). "
-                             f"Received: shape={tuple(videos.shape)}")
+            raise ValueError(
+                f"ActionClassifier expects videos (batch, {expected[0]}, {expected[1]}, "
+                f"{expected[2]}, 3) (its config's frames and resolution). Received: "
+                f"shape={tuple(videos.shape)}")
         x = ops.cast(videos, self.compute_dtype)
         features = None
         for index, conv in enumerate(self.convs):
