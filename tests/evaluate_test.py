@@ -74,6 +74,7 @@ class EvaluateTest(testing.TestCase):
         self.assertEqual(protocol["warmup_frames"], 2)
         self.assertEqual(protocol["real_clips"], self.manifest.num_clips("test"))
         self.assertEqual(protocol["classifier_sha256"], classifier.sha256)
+        self.assertEqual(protocol["checkpoint_step"], STEP)
         metrics = report["unconditional"]["metrics"]
         self.assertBetween(metrics["accuracy"], 0.0, 1.0)
         self.assertBetween(metrics["inception_score"], 1.0, num_classes)

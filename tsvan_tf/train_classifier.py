@@ -63,6 +63,7 @@ def main(argv):
             from tsvan_tf.datasets import synthetic
 
             config = config_from_flags(FLAGS, len(synthetic.CLASS_NAMES))
+            # The trainer's cache of the synthetic dataset, at the classifier's frames and size.
             data_dir = trainer.prepare_synthetic(config, FLAGS.cache_dir, seed=0)
         else:
             config = config_from_flags(FLAGS, datasets.read_manifest(data_dir).num_classes)

@@ -18,8 +18,9 @@ from tsvan_tf.trained_model import variables_trackable
 RESUMABLE_FIELDS = ("total_steps", "eval_every", "keep_checkpoints")
 
 
-def _check_or_write_plan(output_dir, config, manifest):
-    """Refuses an `output_dir` that holds a classifier of another architecture or dataset."""
+def _previous_run(output_dir, config, manifest):
+    """The `classifier.json` of an earlier run in `output_dir` ({} if none); refuses one of
+    another architecture or dataset."""
     path = os.path.join(output_dir, trained_classifier.CLASSIFIER_FILE)
     if not os.path.exists(path):
         return {}
@@ -87,7 +88,7 @@ def train_classifier(config, data_dir, output_dir, log_stream=None):
         raise ValueError(f"The data in {data_dir} has {manifest.num_classes} classes "
                          f"{list(manifest.class_names)}, but the classifier config says "
                          f"num_classes={config.num_classes}.")
-    previous = _check_or_write_plan(output_dir, config, manifest)
+    previous = _previous_run(output_dir, config, manifest)
     keras.utils.set_random_seed(config.seed)
     model = ActionClassifier(config, name="action_classifier")
     steps_per_epoch = max(1, manifest.num_clips("train") // config.batch_size)

@@ -63,6 +63,7 @@ def evaluate_model_dir(model_dir, classifier_dir, num_per_class, seed, batch_siz
         real_videos=_test_clips(data_dir, classifier, batch_size), video_features=features,
         log_stream=log_stream)
     protocol = {**evaluator.protocol(), "batch_size": batch_size,
+                "checkpoint_step": trained.step,
                 "real": {"data_dir": os.path.abspath(data_dir), "split": "test"},
                 **{f"{name}_protocol": p for name, (_, p) in (video_features or {}).items()}}
     report = {
