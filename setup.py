@@ -40,6 +40,8 @@ setup(
     entry_points={"console_scripts": [
         "tsvan-prepare=tsvan_tf.datasets.prepare:main",
         "tsvan-train=tsvan_tf.train:run",
+        "tsvan-train-classifier=tsvan_tf.train_classifier:run",
+        "tsvan-evaluate=tsvan_tf.evaluate:run",
     ]},
     classifiers=[
         "Programming Language :: Python :: 3",
