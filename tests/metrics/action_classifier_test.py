@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tsvan_tf import testing
 from tsvan_tf.metrics.action_classifier import ActionClassifier
-from tsvan_tf.metrics.action_classifier import _FrameStackedConv3D
+from tsvan_tf.layers import FrameStackedConv3D
 from tsvan_tf.metrics.classifier_config import ClassifierConfig
 
 TINY = dict(num_classes=3, frames=4, resolution=16, width=4)
@@ -23,7 +23,7 @@ class ActionClassifierTest(testing.TestCase):
     def test_frame_stacked_conv_equals_conv3d(self):
         x = np.random.default_rng(1).normal(size=(2, 7, 10, 10, 5)).astype("float32")
         for strides in (1, 2):
-            layer = _FrameStackedConv3D(6, 4, strides, "glorot_uniform")
+            layer = FrameStackedConv3D(6, 4, strides, "glorot_uniform")
             reference = keras.layers.Conv3D(6, 4, strides=(1, strides, strides),
                                             padding="valid", use_bias=False)
             reference.build(x.shape)

