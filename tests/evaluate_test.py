@@ -158,3 +158,42 @@ class EvaluateTest(testing.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class TrainWithEvaluationTest(testing.TestCase):
+    """`--eval_every` with `--classifier`: metrics in TensorBoard, the best generator kept."""
+
+    def test_training_evaluates_and_keeps_the_best_generator(self):
+        _, data_dir, manifest, classifier_dir, _ = shared_classifier()
+        model_config, loss_config, train_config = tiny_configs(
+            total_steps=2, checkpoint_every=2, sample_every=2, eval_every=1,
+            eval_samples_per_class=1)
+        model_config = model_config.replace(num_classes=manifest.num_classes)
+        model_dir = os.path.join(self.get_temp_dir(), "run")
+        with open(os.devnull, "w") as log:
+            trainer.train(model_config, loss_config, train_config, model_dir, data_dir=data_dir,
+                          log_stream=log, classifier_dir=classifier_dir)
+        with open(os.path.join(model_dir, "checkpoints_best", "best.json")) as f:
+            best = json.load(f)
+        self.assertIn(best["step"], (1, 2))
+        self.assertBetween(best["value"], 0.0, 1.0)
+        self.assertEqual(best["metrics"]["accuracy"], best["value"])
+        loaded = load_trained_model(model_dir, best=True)
+        self.assertEqual(loaded.step, best["step"])
+        tags = set()
+        for path in tf.io.gfile.glob(os.path.join(model_dir, "tensorboard", "events.*")):
+            for event in tf.compat.v1.train.summary_iterator(path):
+                tags.update(value.tag for value in event.summary.value)
+        self.assertIn("eval/accuracy", tags)
+        self.assertIn("eval/classifier_frechet_distance", tags)
+
+    def test_classifier_of_other_frames_is_refused(self):
+        _, data_dir, manifest, classifier_dir, _ = shared_classifier()
+        model_config, loss_config, train_config = tiny_configs(eval_every=1)
+        model_config = model_config.replace(num_classes=manifest.num_classes, frames=5)
+        with self.assertRaisesRegex(trainer.TrainingError,
+                                    "--classifier=.*trained for frames=4, but the generator "
+                                    "has frames=5"):
+            trainer.train(model_config, loss_config, train_config,
+                          os.path.join(self.get_temp_dir(), "run"), data_dir=data_dir,
+                          classifier_dir=classifier_dir)

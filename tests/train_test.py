@@ -11,6 +11,7 @@ import time
 
 from PIL import Image
 
+from tests.metrics.fixtures import tiny_dataset
 from tsvan_tf import testing
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -121,6 +122,20 @@ class TrainCliTest(testing.TestCase):
         result = self._run(os.path.join(self.get_temp_dir(), "x"), "--resolution=20")
         self.assertEqual(result.returncode, 1)
         self.assertIn("`resolution` must be a multiple of 8", result.stderr)
+        result = self._run(os.path.join(self.get_temp_dir(), "x"), "--eval_every=5",
+                           "--dry_run")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("--eval_every and --classifier go together", result.stderr)
+
+    def test_dry_run_checks_the_data(self):
+        data_dir = os.path.join(self.get_temp_dir(), "data16")
+        tiny_dataset(data_dir)  # 16x16 frames
+        result = self._run(os.path.join(self.get_temp_dir(), "x"), f"--data_dir={data_dir}",
+                           "--resolution=32", "--dry_run")
+        self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+        self.assertIn("gives 16x16 frames, but the model config says resolution=32",
+                      result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
 
     def test_missing_and_empty_data_dir(self):
         empty = os.path.join(self.get_temp_dir(), "empty")

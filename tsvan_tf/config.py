@@ -408,6 +408,10 @@ class TrainConfig(_Config):
         max_frame_stride: if > 0, each training clip's stride is drawn from
             `[stride, max_frame_stride]`.
         shuffle_buffer: clips in the data shuffle buffer.
+        eval_every: steps between evaluations of a fixed generated sample by an action
+            classifier (`--classifier`; metrics to TensorBoard, the best checkpoint by accuracy
+            kept in `checkpoints_best/`); 0 evaluates never.
+        eval_samples_per_class: generated videos per class in that sample.
     """
 
     total_steps: int = 500_000
@@ -429,6 +433,8 @@ class TrainConfig(_Config):
     frame_stride: int = 0
     max_frame_stride: int = 0
     shuffle_buffer: int = 1_000
+    eval_every: int = 0
+    eval_samples_per_class: int = 16
 
     PRESETS: typing.ClassVar[dict] = {
         "weizmann": {},
@@ -440,11 +446,12 @@ class TrainConfig(_Config):
 
     def validate(self):
         for name in ("total_steps", "batch_size", "checkpoint_every", "keep_checkpoints",
-                     "log_every", "sample_every", "samples_per_class", "shuffle_buffer"):
+                     "log_every", "sample_every", "samples_per_class", "shuffle_buffer",
+                     "eval_samples_per_class"):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 _fail(f"`{name}` must be a positive integer.", **{name: value})
-        for name in ("seed", "frame_stride", "max_frame_stride"):
+        for name in ("seed", "frame_stride", "max_frame_stride", "eval_every"):
             value = getattr(self, name)
             if not _is_int(value) or value < 0:
                 _fail(f"`{name}` must be a non-negative integer.", **{name: value})

@@ -77,6 +77,8 @@ flags.DEFINE_string("cache_dir", None, "Where the synthetic dataset is cached (d
                     "$TSVAN_TF_CACHE, else ~/.cache/tsvan_tf).")
 flags.DEFINE_enum("preset", "synthetic", PRESETS, "Base settings of every config; flags "
                   "override single fields.")
+flags.DEFINE_string("classifier", None, "A trained action classifier (python -m "
+                    "tsvan_tf.train_classifier) scoring samples every --eval_every steps.")
 flags.DEFINE_bool("single_stream", False, "Train the single-generator baseline (SGVAN) instead.")
 flags.DEFINE_bool("dry_run", False, "Print the resolved configuration and exit.")
 define_config_flags()
@@ -128,7 +130,15 @@ def main(argv):
     try:
         model_config, loss_config, train_config = configs_from_flags(
             FLAGS, num_classes=_data_class_count(FLAGS))
+        if bool(train_config.eval_every) != bool(FLAGS.classifier):
+            raise ValueError(
+                f"--eval_every and --classifier go together. Received: --eval_every="
+                f"{train_config.eval_every}, --classifier={FLAGS.classifier!r}.")
         if FLAGS.dry_run:
+            if FLAGS.data_dir:
+                from tsvan_tf import datasets
+
+                trainer.check_data(datasets.read_manifest(FLAGS.data_dir), model_config)
             print(json.dumps({"model": model_config.to_dict(), "loss": loss_config.to_dict(),
                               "train": train_config.to_dict(),
                               "single_stream": FLAGS.single_stream,
@@ -137,7 +147,7 @@ def main(argv):
             return 0
         trainer.train(model_config, loss_config, train_config, FLAGS.model_dir,
                       data_dir=FLAGS.data_dir, cache_dir=FLAGS.cache_dir,
-                      single_stream=FLAGS.single_stream)
+                      single_stream=FLAGS.single_stream, classifier_dir=FLAGS.classifier)
     except trainer.Preempted as error:
         print(error, file=sys.stderr)
         return 143

@@ -13,6 +13,7 @@ from tsvan_tf.models import TwoStreamVAN
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_SUBDIR = "checkpoints"
+BEST_CHECKPOINT_SUBDIR = "checkpoints_best"
 
 
 class ModelDirError(ValueError):
@@ -67,15 +68,16 @@ def read_run_config(model_dir):
         return json.load(f)
 
 
-def checkpoint_steps(model_dir):
-    """The steps of the checkpoints present in `model_dir`, ascending."""
-    state = tf.train.get_checkpoint_state(os.path.join(model_dir, CHECKPOINT_SUBDIR))
+def checkpoint_steps(model_dir, best=False):
+    """The steps of the checkpoints present in `model_dir` (or its best one), ascending."""
+    subdir = BEST_CHECKPOINT_SUBDIR if best else CHECKPOINT_SUBDIR
+    state = tf.train.get_checkpoint_state(os.path.join(model_dir, subdir))
     if state is None:
         return []
     return sorted(int(path.rsplit("-", 1)[1]) for path in state.all_model_checkpoint_paths)
 
 
-def load_trained_model(model_dir, step=None):
+def load_trained_model(model_dir, step=None, best=False):
     """Restores the generator of a training run.
 
     Only the generator's variables are read; discriminators and optimizer slots in the
@@ -84,6 +86,8 @@ def load_trained_model(model_dir, step=None):
     Args:
         model_dir: the `--model_dir` of a training run (holds `config.json` and `checkpoints/`).
         step: the checkpoint step to restore; None takes the latest.
+        best: restore from `checkpoints_best/` (kept by training with `--eval_every`: the
+            best generator by classifier accuracy) instead of `checkpoints/`.
 
     Returns:
         A `TrainedModel`.
@@ -96,16 +100,18 @@ def load_trained_model(model_dir, step=None):
     single_stream = bool(run.get("single_stream", False))
     class_names = tuple(run.get("class_names") or
                         (str(i) for i in range(model_config.num_classes)))
-    steps = checkpoint_steps(model_dir)
+    subdir = BEST_CHECKPOINT_SUBDIR if best else CHECKPOINT_SUBDIR
+    steps = checkpoint_steps(model_dir, best)
     if not steps:
+        hint = "train it with --eval_every and --classifier" if best else "train it first"
         raise ModelDirError(
             f"{model_dir} has no checkpoint yet (looked in "
-            f"{os.path.join(model_dir, CHECKPOINT_SUBDIR)}); train it first.")
+            f"{os.path.join(model_dir, subdir)}); {hint}.")
     if step is None:
         step = steps[-1]
     elif step not in steps:
         raise ModelDirError(f"{model_dir} has no checkpoint at step {step}; it has steps {steps}.")
-    path = os.path.join(model_dir, CHECKPOINT_SUBDIR, f"ckpt-{step}")
+    path = os.path.join(model_dir, subdir, f"ckpt-{step}")
     generator_class = SingleStreamVAN if single_stream else TwoStreamVAN
     generator = generator_class(model_config, name="generator")
     build_generator(generator, model_config)

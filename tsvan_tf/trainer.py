@@ -39,6 +39,7 @@ from tsvan_tf.models import SingleStreamVAN
 from tsvan_tf.models import TwoStreamVAN
 from tsvan_tf.models import VideoDiscriminator
 from tsvan_tf.progress import ProgressBar
+from tsvan_tf.trained_model import BEST_CHECKPOINT_SUBDIR
 from tsvan_tf.trained_model import CONFIG_FILE
 from tsvan_tf.trained_model import build_generator
 from tsvan_tf.trained_model import variables_trackable
@@ -322,6 +323,7 @@ class Trainer:
             **{f"{name}_optimizer": optimizer for name, optimizer in self.optimizers.items()})
         self._gradient_functions = {}
         self._apply_functions = {}
+        self.evaluator = None
 
     # --- Construction ---
 
@@ -524,6 +526,9 @@ class Trainer:
                         self._save(manager, step)
                     if step % config.sample_every == 0 or step == config.total_steps:
                         self.write_samples(step, writer, loss_log)
+                    if self.evaluator and (step % config.eval_every == 0
+                                           or step == config.total_steps):
+                        self.evaluate(step, writer)
                     if stop.received:
                         self._save(manager, step)
                         bar.close()
@@ -597,6 +602,35 @@ class Trainer:
         steps, values = loss_log.series()
         if values:
             media.plot_losses(os.path.join(self.model_dir, "losses.png"), steps, values)
+
+    def set_evaluator(self, evaluator):
+        """Scores `evaluator`'s fixed sample every `eval_every` steps (on the chief): metrics
+        to TensorBoard under `eval/`, the best generator by accuracy in `checkpoints_best/`.
+
+        Args:
+            evaluator: a `tsvan_tf.metrics.GeneratorEvaluator`.
+        """
+        from tsvan_tf.metrics import BestCheckpoint
+
+        self.evaluator = evaluator
+        self.best_checkpoint = BestCheckpoint(
+            os.path.join(self.model_dir, BEST_CHECKPOINT_SUBDIR),
+            tf.train.Checkpoint(generator=variables_trackable(self.models.generator)),
+            metric="accuracy") if self.is_chief else None
+
+    def evaluate(self, step, writer):
+        """Scores the evaluator's sample now; returns the metrics (None off the chief)."""
+        if not self.is_chief:
+            return None
+        metrics = self.evaluator(self.models.generator)
+        with writer.as_default(step=step):
+            for name, value in metrics.items():
+                if isinstance(value, (int, float)):
+                    tf.summary.scalar(f"eval/{name}", value)
+        best = self.best_checkpoint.update(step, metrics)
+        self._print(f"step {step}: accuracy {metrics['accuracy']:.3f}, inception score "
+                    f"{metrics['inception_score']:.3f}" + (" (best so far)" if best else ""))
+        return metrics
 
     def _print(self, message):
         if self.is_chief:
@@ -846,7 +880,7 @@ def resolved_config(model_config, loss_config, train_config, manifest, single_st
 
 
 def train(model_config, loss_config, train_config, model_dir, data_dir=None, cache_dir=None,
-          single_stream=False, log_stream=None):
+          single_stream=False, log_stream=None, classifier_dir=None):
     """Trains TwoStreamVAN (or the single-stream baseline) on prepared clips.
 
     Re-running with the same `model_dir` resumes from its latest checkpoint; on a finished run
@@ -863,6 +897,8 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
         cache_dir: where the synthetic dataset is cached (see `default_cache_dir`).
         single_stream: train `SingleStreamVAN`, the paper's single-generator baseline.
         log_stream: where progress goes (stderr by default).
+        classifier_dir: a trained action classifier (`tsvan_tf.train_classifier`) scoring a
+            fixed sample every `train_config.eval_every` steps; None evaluates never.
 
     Returns:
         The `Trainer` after training (its models hold the trained weights).
@@ -887,6 +923,9 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
     if changed:
         trainer._print("Settings changed since the last run of this model_dir: "
                        + "; ".join(changed))
+    if classifier_dir:
+        trainer.set_evaluator(_evaluator(classifier_dir, data_dir, manifest, model_config,
+                                         train_config))
     restored = _latest_step(model_dir)
     dataset = datasets.load_clips(
         data_dir, split="train", frames=model_config.frames,
@@ -897,6 +936,25 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
         seed=train_config.seed * 1_000_003 + restored)
     trainer.train(dataset)
     return trainer
+
+
+def _evaluator(classifier_dir, data_dir, manifest, model_config, train_config):
+    """The `GeneratorEvaluator` of `--eval_every`, with the test split's Frechet features."""
+    from tsvan_tf import datasets
+    from tsvan_tf import metrics
+
+    try:
+        evaluator = metrics.GeneratorEvaluator(
+            metrics.load_classifier(classifier_dir), model_config, manifest.class_names,
+            num_per_class=train_config.eval_samples_per_class, seed=train_config.seed,
+            batch_size=train_config.batch_size,
+            real_videos=datasets.load_clips(
+                data_dir, split="test", frames=model_config.frames,
+                batch_size=train_config.batch_size, training=False,
+                image_size=model_config.resolution, drop_remainder=False))
+    except ValueError as error:
+        raise TrainingError(f"--classifier={classifier_dir}: {error}") from error
+    return evaluator
 
 
 def _latest_step(model_dir):
