@@ -26,13 +26,17 @@ CLASS_NAMES = ("wave", "jump", "run")
 def trained_model_dir():
     """A tiny model_dir trained 2 steps (checkpoints at steps 1 and 2), made once per process.
 
+    Only the prediction task runs (one step function to trace, and it trains both streams).
     BatchNorm momentum 0 makes the moving statistics those of the last batch, so that two steps
     give a generator whose output visibly depends on its noise (with the default momentum, the
     untrained statistics shrink it to ~1e-4 everywhere).
     """
     model_config, loss_config, train_config = tiny_configs(
-        total_steps=2, checkpoint_every=1, sample_every=100, log_every=1)
+        total_steps=2, checkpoint_every=1, sample_every=100, log_every=1, learning_rate=1e-2)
     model_config = dataclasses.replace(model_config, batch_norm_momentum=0.0)
+    loss_config = dataclasses.replace(
+        loss_config, content_task_prob_start=0.0, content_task_prob_end=0.0,
+        video_task_prob_start=0.0, video_task_prob_end=0.0)
     model_dir = tempfile.mkdtemp(prefix="tsvan-sampling-model-")
     resolved = trainer.resolved_config(model_config, loss_config, train_config, None, False)
     resolved["class_names"] = list(CLASS_NAMES)
