@@ -40,6 +40,8 @@ setup(
     entry_points={"console_scripts": [
         "tsvan-prepare=tsvan_tf.datasets.prepare:main",
         "tsvan-train=tsvan_tf.train:run",
+        "tsvan-generate=tsvan_tf.generate:run",
+        "tsvan-export=tsvan_tf.export:run",
     ]},
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -137,7 +137,8 @@ class SamplingTest(testing.TestCase):
         # Row r is the generator on label r with the seed's noise, the same noise in every row.
         content, motion = sampling.draw_noise(c, 3, 5)
         expected = generator.generate(tf.constant([2, 2, 2]), content, motion)
-        self.assertAllClose(videos[1], np.clip(expected, -1, 1), atol=1e-6)
+        # (another batch size: float sums in another order)
+        self.assertAllClose(videos[1], np.clip(expected, -1, 1), atol=5e-5)
         self.assertAllEqual(videos, sampling.sample_videos(generator, [0, 2], 3, seed=5))
         other = sampling.sample_videos(generator, [0, 2], 3, seed=6)
         self.assertGreater(np.abs(videos - other).max(), 0.01)

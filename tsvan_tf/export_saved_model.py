@@ -11,7 +11,8 @@ only TensorFlow, `saved_model_cli`, or TF Serving. Its signatures (the first is 
   dict input, the form `keras.layers.TFSMLayer(path, call_endpoint="generate_dict")` can call.
 - `sample(label: int32[B], seed: int32[2]) -> {"video": uint8[B, frames, H, W, 3]}`: the noise is
   drawn in the graph by `tsvan_tf.sampling.draw_noise` (stateless, so a seed fixes the videos).
-- `class_names() -> {"names": string[K]}`: the class name of each label.
+- `class_names() -> {"names": string[K]}`: the class name of each label (also written, one per
+  line, to `assets.extra/class_names.txt` beside the SavedModel).
 - `metadata() -> {"content_dim", "motion_dim", "motion_noise_steps", "frames", "warmup_frames",
   "resolution", "num_classes", "step"}`: int64 scalars describing the inputs and the checkpoint.
 
@@ -30,7 +31,7 @@ import tensorflow as tf
 
 from tsvan_tf import sampling
 
-SIGNATURES = ("generate", "generate_dict", "sample", "class_names", "metadata")
+CLASS_NAMES_FILE = "class_names.txt"
 
 
 class ExportError(ValueError):
@@ -198,8 +199,9 @@ def choose_version(export_dir, step, version=None):
 def export_saved_model(trained, export_dir, version=None):
     """Writes `export_dir/<version>/`, a SavedModel in TF Serving's layout, atomically.
 
-    The SavedModel is written to a hidden temporary directory inside `export_dir` (which TF
-    Serving ignores: its name is not a number) and renamed into place, so a failed export
+    Beside the SavedModel, `assets.extra/class_names.txt` lists the class names, one per line
+    in label order. Both are written to a hidden temporary directory inside `export_dir` (which
+    TF Serving ignores: its name is not a number) and renamed into place, so a failed export
     leaves no partial version behind.
 
     Args:
@@ -220,6 +222,10 @@ def export_saved_model(trained, export_dir, version=None):
     staging = tempfile.mkdtemp(dir=export_dir, prefix=f".tmp-{version}-")
     try:
         archive.write_out(os.path.join(staging, "saved_model"), verbose=False)
+        extra = os.path.join(staging, "saved_model", "assets.extra")
+        os.makedirs(extra)
+        with open(os.path.join(extra, CLASS_NAMES_FILE), "w") as f:
+            f.write("".join(f"{name}\n" for name in trained.class_names))
         if os.path.exists(target):
             raise ExportError(f"{target} appeared while exporting; it was left as it is.")
         os.rename(os.path.join(staging, "saved_model"), target)
