@@ -21,6 +21,7 @@ import sys
 
 from absl import app
 from absl import flags
+from absl import logging
 
 FLAGS = flags.FLAGS
 
@@ -38,6 +39,8 @@ def main(argv):
     from tsvan_tf.export_saved_model import export_saved_model
     from tsvan_tf.trained_model import load_trained_model
 
+    # SavedModel writing logs each signature's captured variables at INFO: noise for operators.
+    logging.set_verbosity(logging.WARNING)
     try:
         trained = load_trained_model(FLAGS.model_dir, step=FLAGS.checkpoint)
         path = export_saved_model(trained, FLAGS.export_dir, version=FLAGS.version)
