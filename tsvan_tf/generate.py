@@ -18,7 +18,7 @@ Examples:
 The same flags give the same file. Modes (`tsvan_tf.sampling.draw_noise`): `random` (every video
 its own noise), `fixed_content` (one appearance, N motions), `fixed_motion` (one motion, N
 appearances), `interpolate` (N steps between two noises). `--mode=random` with one label draws
-the same videos as an export's `sample(label=[L]*N, seed=[S, 0])` signature.
+the noise of an export's `sample(label=[L]*N, seed=[S, 0])` signature.
 """
 
 import os
