@@ -6,6 +6,7 @@ would), inspected and run with `saved_model_cli`, and compared with the in-proce
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,7 @@ class ExportTest(testing.TestCase):
         super().setUpClass()
         cls.model_dir = trained_model_dir()
         cls.export_dir = tempfile.mkdtemp(prefix="tsvan-export-test-")
+        cls.addClassCleanup(shutil.rmtree, cls.export_dir, True)
         # The export under test is the command line's, as an operator would make it.
         cls.export_run = _run([sys.executable, "-m", "tsvan_tf.export",
                                f"--model_dir={cls.model_dir}", f"--export_dir={cls.export_dir}"])
@@ -257,7 +259,7 @@ class ExportTest(testing.TestCase):
         self.assertEqual(sampled["video"].dtype, tf.uint8)
 
     def test_cli_errors_are_one_line(self):
-        no_checkpoint = tempfile.mkdtemp(prefix="tsvan-no-checkpoint-")
+        no_checkpoint = self.create_tempdir().full_path
         with open(os.path.join(self.model_dir, "config.json")) as src, \
                 open(os.path.join(no_checkpoint, "config.json"), "w") as dst:
             dst.write(src.read())

@@ -1,6 +1,7 @@
 """End-to-end tests of `python -m tsvan_tf.generate`: each output file opened and checked."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ class GenerateCliTest(testing.TestCase):
         cls.model_dir = trained_model_dir()
         cls.config = load_trained_model(cls.model_dir).model_config
         cls.output_dir = tempfile.mkdtemp(prefix="tsvan-generate-test-")
+        cls.addClassCleanup(shutil.rmtree, cls.output_dir, True)
 
     def _generate(self, output, *flags, model_dir=None):
         path = os.path.join(self.output_dir, output)
@@ -100,7 +102,7 @@ class GenerateCliTest(testing.TestCase):
         self.assertFalse(os.path.exists(path))
 
     def test_model_dir_without_checkpoint_says_so(self):
-        model_dir = tempfile.mkdtemp(prefix="tsvan-no-checkpoint-")
+        model_dir = self.create_tempdir().full_path
         with open(os.path.join(self.model_dir, "config.json")) as src, \
                 open(os.path.join(model_dir, "config.json"), "w") as dst:
             dst.write(src.read())

@@ -1,8 +1,10 @@
 """Tests of the seeded noise modes and the video grids of `tsvan_tf.sampling`."""
 
+import atexit
 import dataclasses
 import functools
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -38,6 +40,7 @@ def trained_model_dir():
         loss_config, content_task_prob_start=0.0, content_task_prob_end=0.0,
         video_task_prob_start=0.0, video_task_prob_end=0.0)
     model_dir = tempfile.mkdtemp(prefix="tsvan-sampling-model-")
+    atexit.register(shutil.rmtree, model_dir, True)
     resolved = trainer.resolved_config(model_config, loss_config, train_config, None, False)
     resolved["class_names"] = list(CLASS_NAMES)
     trainer.check_or_write_config(model_dir, resolved)
