@@ -42,6 +42,8 @@ setup(
         "tsvan-train=tsvan_tf.train:run",
         "tsvan-train-classifier=tsvan_tf.train_classifier:run",
         "tsvan-evaluate=tsvan_tf.evaluate:run",
+        "tsvan-generate=tsvan_tf.generate:run",
+        "tsvan-export=tsvan_tf.export:run",
     ]},
     classifiers=[
         "Programming Language :: Python :: 3",
