@@ -69,6 +69,15 @@ class MediaTest(testing.TestCase):
         self.assertFalse(os.path.exists(path))
         self.assertEqual([n for n in os.listdir(self.get_temp_dir()) if n.startswith(".tmp-")], [])
 
+    def test_written_files_follow_the_umask(self):
+        path = os.path.join(self.get_temp_dir(), "shared.png")
+        old = os.umask(0o022)
+        try:
+            media.write_png(path, np.zeros((4, 4, 3), np.uint8))
+        finally:
+            os.umask(old)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o644)
+
     def test_plot_losses_writes_png(self):
         path = os.path.join(self.get_temp_dir(), "losses.png")
         media.plot_losses(path, {"a": [1, 2, 3], "b": [2, 4]}, {"a": [3.0, 2.0, 1.0], "b": [1.0, 0.5]})
