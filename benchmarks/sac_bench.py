@@ -17,7 +17,6 @@ Usage:
 """
 
 import argparse
-import json
 import os
 import platform
 import re
