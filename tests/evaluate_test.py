@@ -168,6 +168,7 @@ class TrainWithEvaluationTest(testing.TestCase):
         model_config, loss_config, train_config = tiny_configs(
             total_steps=2, checkpoint_every=2, sample_every=2, eval_every=1,
             eval_samples_per_class=1)
+        loss_config = loss_config.replace(content_task_prob_start=1.0, content_task_prob_end=1.0)
         model_config = model_config.replace(num_classes=manifest.num_classes)
         model_dir = os.path.join(self.get_temp_dir(), "run")
         with open(os.devnull, "w") as log:

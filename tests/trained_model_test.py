@@ -23,6 +23,8 @@ class LoadTrainedModelTest(testing.TestCase):
         super().setUpClass()
         model_config, loss_config, train_config = tiny_configs(
             total_steps=4, checkpoint_every=2, sample_every=100, log_every=1)
+        # Content steps only: one step function to trace.
+        loss_config = loss_config.replace(content_task_prob_start=1.0, content_task_prob_end=1.0)
         cls.model_dir = tempfile.mkdtemp(prefix="trained-model-test-")
         trainer.check_or_write_config(cls.model_dir, trainer.resolved_config(
             model_config, loss_config, train_config, None, False))

@@ -6,6 +6,7 @@ import tempfile
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tsvan_tf import datasets
@@ -134,6 +135,7 @@ def _classifier(frames, size, num_classes, width=32):
     return keras.Model(inputs, keras.layers.Dense(num_classes)(x))
 
 
+@pytest.mark.large  # trains two small classifiers (~20 s)
 class SyntheticDesignTest(testing.TestCase):
     """Motion, not appearance, carries the class: a spatio-temporal model trained on the train
     split classifies the (unseen-appearance) test split well; a single-frame model cannot."""

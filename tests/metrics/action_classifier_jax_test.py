@@ -4,12 +4,14 @@ import os
 import pathlib
 import subprocess
 import sys
+import pytest
 
 from tsvan_tf import testing
 
 TESTS_DIR = pathlib.Path(__file__).parent
 
 
+@pytest.mark.large  # the classifier tests again in a JAX subprocess (~25 s)
 class ActionClassifierJaxTest(testing.TestCase):
 
     def test_classifier_tests_pass_on_jax(self):
