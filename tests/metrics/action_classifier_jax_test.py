@@ -4,6 +4,7 @@ import os
 import pathlib
 import subprocess
 import sys
+
 import pytest
 
 from tsvan_tf import testing
