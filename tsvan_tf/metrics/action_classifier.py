@@ -7,8 +7,8 @@ from tsvan_tf.layers.frame_stacked_conv3d import FrameStackedConv3D
 from tsvan_tf.metrics.classifier_config import ClassifierConfig
 from tsvan_tf.models import _blocks
 from tsvan_tf.models.video_discriminator import KERNEL
-from tsvan_tf.models.video_discriminator import PADDINGS
-from tsvan_tf.models.video_discriminator import _padding
+from tsvan_tf.models.video_discriminator import apply_stack
+from tsvan_tf.models.video_discriminator import build_stack
 
 
 @keras.saving.register_keras_serializable(package="tsvan_tf")
@@ -54,15 +54,7 @@ class ActionClassifier(keras.Model):
         self.build()
 
     def build(self, input_shape=None):
-        shape = (self.config.frames, self.config.resolution, self.config.resolution)
-        channels = 3
-        for index, conv in enumerate(self.convs):
-            padded = [size + sum(_padding(size, pad)) for size, pad in zip(shape, PADDINGS[index])]
-            conv.build((None, *padded, channels))
-            shape = tuple(conv.compute_output_shape((None, *padded, channels))[1:4])
-            channels = conv.filters
-            if 1 <= index <= 3:
-                self.norms[index - 1].build((None, *shape, channels))
+        build_stack(self.convs, self.norms, self.config.frames, self.config.resolution)
         self.built = True
 
     def features_and_logits(self, videos, training=False):
@@ -74,18 +66,10 @@ class ActionClassifier(keras.Model):
                 f"ActionClassifier expects videos (batch, {expected[0]}, {expected[1]}, "
                 f"{expected[2]}, 3) (its config's frames and resolution). Received: "
                 f"shape={tuple(videos.shape)}")
-        x = ops.cast(videos, self.compute_dtype)
-        features = None
-        for index, conv in enumerate(self.convs):
-            pads = [_padding(size, pad) for size, pad in zip(x.shape[1:4], PADDINGS[index])]
-            x = conv(ops.pad(x, [(0, 0), *pads, (0, 0)]))
-            if 1 <= index <= 3:
-                x = self.norms[index - 1](x, training=training)
-            if index < len(self.convs) - 1:
-                x = self.activation(x)
-            if index == len(self.convs) - 2:
-                features = ops.cast(ops.mean(x, axis=(1, 2, 3)), "float32")
-        return features, ops.cast(ops.mean(x, axis=(1, 2, 3)), "float32")
+        hidden, x = apply_stack(ops.cast(videos, self.compute_dtype), self.convs, self.norms,
+                                self.activation, training)
+        return (ops.cast(ops.mean(hidden, axis=(1, 2, 3)), "float32"),
+                ops.cast(ops.mean(x, axis=(1, 2, 3)), "float32"))
 
     def call(self, videos, training=False):
         return self.features_and_logits(videos, training=training)[1]

@@ -19,6 +19,38 @@ def _padding(size, padding):
     return total // 2, total - total // 2
 
 
+def build_stack(convs, norms, frames, resolution):
+    """Builds the five padded 4x4x4 convolutions and the BatchNorms after the 2nd-4th."""
+    shape = (frames, resolution, resolution)
+    in_channels = 3
+    for index, conv in enumerate(convs):
+        padded = [size + sum(_padding(size, pad)) for size, pad in zip(shape, PADDINGS[index])]
+        conv.build((None, *padded, in_channels))
+        shape = tuple(conv.compute_output_shape((None, *padded, in_channels))[1:4])
+        in_channels = conv.filters
+        if 1 <= index <= 3:
+            norms[index - 1].build((None, *shape, in_channels))
+
+
+def apply_stack(x, convs, norms, activation, training):
+    """Runs the stack (pad, conv, BatchNorm on the 2nd-4th, activation but after the last).
+
+    Returns:
+        `(penultimate, output)`: the last hidden map and the final one, `(batch, T', H', W', C)`.
+    """
+    penultimate = None
+    for index, conv in enumerate(convs):
+        pads = [_padding(size, pad) for size, pad in zip(x.shape[1:4], PADDINGS[index])]
+        if index == len(convs) - 1:
+            penultimate = x
+        x = conv(ops.pad(x, [(0, 0), *pads, (0, 0)]))
+        if 1 <= index <= 3:
+            x = norms[index - 1](x, training=training)
+        if index < len(convs) - 1:
+            x = activation(x)
+    return penultimate, x
+
+
 @keras.saving.register_keras_serializable(package="tsvan_tf")
 class VideoDiscriminator(_blocks.ConfigSerialization, keras.Model):
     """Scores a clip as real or generated and classifies its action (AC-GAN style).
@@ -71,16 +103,7 @@ class VideoDiscriminator(_blocks.ConfigSerialization, keras.Model):
         self.build()
 
     def build(self, input_shape=None):
-        shape = (self.config.frames, self.config.resolution, self.config.resolution)
-        in_channels = 3
-        for index, conv in enumerate(self.convs):
-            padded = [size + sum(_padding(size, pad))
-                      for size, pad in zip(shape, PADDINGS[index])]
-            conv.build((None, *padded, in_channels))
-            shape = tuple(conv.compute_output_shape((None, *padded, in_channels))[1:4])
-            in_channels = conv.filters
-            if 1 <= index <= 3:
-                self.norms[index - 1].build((None, *shape, in_channels))
+        build_stack(self.convs, self.norms, self.config.frames, self.config.resolution)
         self.built = True
 
     def call(self, videos, training=False):
@@ -90,13 +113,7 @@ class VideoDiscriminator(_blocks.ConfigSerialization, keras.Model):
                 f"VideoDiscriminator expects videos (batch, time >= {KERNEL}, height, width, 3). "
                 f"Received: shape={shape}"
             )
-        x = ops.cast(videos, self.compute_dtype)
-        for index, conv in enumerate(self.convs):
-            pads = [_padding(size, pad) for size, pad in zip(x.shape[1:4], PADDINGS[index])]
-            x = conv(ops.pad(x, [(0, 0), *pads, (0, 0)]))
-            if 1 <= index <= 3:
-                x = self.norms[index - 1](x, training=training)
-            if index < len(self.convs) - 1:
-                x = self.activation(x)
+        _, x = apply_stack(ops.cast(videos, self.compute_dtype), self.convs, self.norms,
+                           self.activation, training)
         x = ops.cast(ops.mean(x, axis=(1, 2, 3)), "float32")
         return x[:, 0], x[:, 1:]
