@@ -21,6 +21,8 @@ import sys
 from absl import app
 from absl import flags
 
+from tsvan_tf import cli
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model_dir", None, "The --model_dir of a training run.")
@@ -42,6 +44,7 @@ flags.DEFINE_string("output", None, "Where to write the JSON report (default MOD
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]} (flags take the --name=value form)")
+    cli.quiet_library_logs(FLAGS)
     from tsvan_tf.metrics.model_evaluation import evaluate_model_dir
     from tsvan_tf.metrics.model_evaluation import format_report
 

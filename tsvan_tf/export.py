@@ -21,7 +21,8 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
+
+from tsvan_tf import cli
 
 FLAGS = flags.FLAGS
 
@@ -36,11 +37,10 @@ flags.DEFINE_integer("checkpoint", None, "Checkpoint step to export; default the
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]} (flags take the --name=value form)")
+    cli.quiet_library_logs(FLAGS)
     from tsvan_tf.export_saved_model import export_saved_model
     from tsvan_tf.trained_model import load_trained_model
 
-    # SavedModel writing logs each signature's captured variables at INFO: noise for operators.
-    logging.set_verbosity(logging.WARNING)
     try:
         trained = load_trained_model(FLAGS.model_dir, step=FLAGS.checkpoint)
         path = export_saved_model(trained, FLAGS.export_dir, version=FLAGS.version)

@@ -27,6 +27,7 @@ import sys
 from absl import app
 from absl import flags
 
+from tsvan_tf import cli
 from tsvan_tf.sampling import MODES
 
 EXTENSIONS = (".gif", ".mp4", ".png")
@@ -66,6 +67,7 @@ def write_grid(path, videos, fps):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]} (flags take the --name=value form)")
+    cli.quiet_library_logs(FLAGS)
     from tsvan_tf import sampling
     from tsvan_tf.trained_model import load_trained_model
 

@@ -24,6 +24,7 @@ import sys
 from absl import app
 from absl import flags
 
+from tsvan_tf import cli
 from tsvan_tf.config import LossConfig
 from tsvan_tf.config import ModelConfig
 from tsvan_tf.config import TrainConfig
@@ -125,6 +126,7 @@ def _data_class_count(flag_values):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]} (flags take the --name=value form)")
+    cli.quiet_library_logs(FLAGS)
     from tsvan_tf import trainer
 
     try:

@@ -21,6 +21,7 @@ import sys
 from absl import app
 from absl import flags
 
+from tsvan_tf import cli
 from tsvan_tf.metrics.classifier_config import ClassifierConfig
 
 FLAGS = flags.FLAGS
@@ -53,6 +54,7 @@ def config_from_flags(flag_values, num_classes):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]} (flags take the --name=value form)")
+    cli.quiet_library_logs(FLAGS)
     from tsvan_tf import datasets
     from tsvan_tf import trainer
     from tsvan_tf.metrics.classifier_trainer import train_classifier

@@ -794,10 +794,12 @@ def prepare_synthetic(model_config, cache_dir=None, seed=0, wait_only=False,
         The prepared folder (re-used when it already exists).
     """
     from tsvan_tf import datasets
+    from tsvan_tf.datasets import synthetic
 
     num_frames = max(16, model_config.frames)
-    directory = os.path.join(cache_dir or default_cache_dir(),
-                             f"synthetic-{model_config.resolution}px-{num_frames}f-seed{seed}")
+    directory = os.path.join(
+        cache_dir or default_cache_dir(),
+        f"synthetic-v{synthetic.VERSION}-{model_config.resolution}px-{num_frames}f-seed{seed}")
     if not wait_only:
         datasets.prepare_dataset("synthetic", directory, seed=seed, num_frames=num_frames,
                                  image_size=model_config.resolution)
