@@ -51,6 +51,8 @@ class ModelConfigTest(testing.TestCase):
         ("branches", {"kernel_branch_channels": (32, 64, 16, 16)}, "kernel_branch_channels"),
         ("classes", {"num_classes": 0}, "num_classes=0"),
         ("joint", {"joint": 1}, "joint=1"),
+        ("transpose_init", {"transpose_init": "glorot"}, "transpose_init='glorot'"),
+        ("identity_kernels", {"identity_kernels": "yes"}, "identity_kernels='yes'"),
     )
     def test_invalid_values_name_the_field(self, overrides, fragment):
         with self.assertRaisesRegex(ValueError, fragment):

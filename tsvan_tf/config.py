@@ -24,6 +24,7 @@ import typing
 # pyramid has four levels and the base map is `resolution / 2**(NUM_LEVELS - 1)`.
 NUM_LEVELS = 4
 KERNEL_MODES = ("separable", "full")
+TRANSPOSE_INITS = ("pytorch", "he")
 FUSION_PADDINGS = ("replicate", "zeros")
 LSTM_INITIAL_STATES = ("ones", "zeros")
 
@@ -132,6 +133,14 @@ class ModelConfig(_Config):
         batch_norm_momentum: moving-average momentum of every BatchNorm (PyTorch's 0.1 = 0.9 here).
         batch_norm_epsilon: BatchNorm epsilon (1e-5).
         leaky_relu_slope: slope of the discriminators' LeakyReLU (0.2).
+        transpose_init: initialisation of the transposed convolutions (G_c and G_m's trunk):
+            `"pytorch"` (PyTorch's default, U(+-1/sqrt(out*k*k)), the original) or `"he"`
+            (He-uniform over `k*k*in`). The original's init shrinks G_c's signal ~600x over its
+            six bias-free layers, and G_c then learns colour thousands of steps late.
+        identity_kernels: start every adaptive kernel at the identity (the kernel heads' last
+            conv zero-initialised, plus a one at the centre tap), so that an untrained motion
+            stream copies the content frame instead of blurring it; False is the original
+            (random kernels).
     """
 
     num_classes: int = 10
@@ -163,6 +172,8 @@ class ModelConfig(_Config):
     batch_norm_momentum: float = 0.9
     batch_norm_epsilon: float = 1e-5
     leaky_relu_slope: float = 0.2
+    transpose_init: str = "pytorch"
+    identity_kernels: bool = False
 
     PRESETS: typing.ClassVar[dict] = {
         "weizmann": {},
@@ -174,7 +185,8 @@ class ModelConfig(_Config):
                       "motion_dim": 16, "content_hidden_dim": 128, "motion_hidden_dim": 128,
                       "joint_dim": 16, "motion_decoder_widths": [64, 48, 32, 16],
                       "kernel_branch_channels": [16, 16, 16, 16], "num_scales": 3,
-                      "video_discriminator_width": 16},
+                      "video_discriminator_width": 16, "transpose_init": "he",
+                      "identity_kernels": True},
     }
 
     def validate(self):
@@ -203,13 +215,16 @@ class ModelConfig(_Config):
             _fail("`kernel_size` must be an odd positive integer.", kernel_size=self.kernel_size)
         if self.kernel_mode not in KERNEL_MODES:
             _fail(f"`kernel_mode` must be one of {KERNEL_MODES}.", kernel_mode=self.kernel_mode)
+        if self.transpose_init not in TRANSPOSE_INITS:
+            _fail(f"`transpose_init` must be one of {TRANSPOSE_INITS}.",
+                  transpose_init=self.transpose_init)
         if self.fusion_padding not in FUSION_PADDINGS:
             _fail(f"`fusion_padding` must be one of {FUSION_PADDINGS}.",
                   fusion_padding=self.fusion_padding)
         if self.lstm_initial_state not in LSTM_INITIAL_STATES:
             _fail(f"`lstm_initial_state` must be one of {LSTM_INITIAL_STATES}.",
                   lstm_initial_state=self.lstm_initial_state)
-        for name in ("joint", "use_mask"):
+        for name in ("joint", "use_mask", "identity_kernels"):
             if not isinstance(getattr(self, name), bool):
                 _fail(f"`{name}` must be a bool.", **{name: getattr(self, name)})
         widths, branches = self.motion_decoder_widths, self.kernel_branch_channels

@@ -109,6 +109,19 @@ class SyntheticSourceTest(testing.TestCase):
                 self.assertIn(-1.0, np.sign(steps[:, 0]))
                 self.assertIn(1.0, np.sign(steps[:, 0]))
 
+    def test_object_stands_out_on_a_dark_background(self):
+        """Version 2: the object, not the background, carries most of each frame's variance."""
+        source = synthetic.SyntheticSource(image_size=_SIZE)
+        self.assertEqual(source.options["version"], synthetic.VERSION)
+        object_fractions = []
+        for clip in source.plan()[1][:40]:
+            frame = source.load(clip)[0].astype(np.float64) / 255.0
+            background = np.median(frame.reshape(-1, 3), axis=0)
+            self.assertLess(background.max(), 0.45)
+            object_fractions.append(np.mean(np.abs(frame - background).max(axis=-1) > 0.2))
+        # A radius of 10-16 px at 64 px covers 8-20% of the frame (less where the texture is dark).
+        self.assertGreater(np.mean(object_fractions), 0.07)
+
     def test_bad_options_raise(self):
         with self.assertRaisesRegex(ValueError, "num_frames >= 2. Received: num_frames=1"):
             synthetic.SyntheticSource(num_frames=1)

@@ -53,10 +53,12 @@ class TwoStreamVANTest(testing.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         # Shared (eager JAX compiles every initializer): the tiny model and, with warm-up 0, a
-        # model with every variant switch flipped (-C, -M, one scale, full kernels).
+        # model with every variant switch flipped (-C, -M, one scale, full kernels), and one
+        # with identity kernels and He-initialised transposed convolutions.
         cls.model = _tiny()
         cls.variant = _tiny(warmup_frames=0, joint=False, use_mask=False, num_scales=1,
                             kernel_mode="full")
+        cls.identity = _tiny(identity_kernels=True, transpose_init="he")
 
     def test_generate_is_deterministic_and_equals_call(self):
         model = self.model
@@ -244,6 +246,41 @@ class TwoStreamVANTest(testing.TestCase):
         frame, scale_features = generator.decode(features, [[taps]])
         self.assertEqual(scale_features, [])
         self.assertAllCloseNumpy(frame, np.zeros((1, side, side, 3)))
+
+    def test_identity_kernels_start_as_the_identity(self):
+        model = self.identity
+        config = model.config
+        rng = np.random.default_rng(0)
+        labels = np.arange(2) % config.num_classes
+        hidden, features = model.content_generator.content_state(
+            rng.normal(size=(2, config.content_dim)).astype("float32"), labels)
+        motion_code = rng.normal(size=(2, config.motion_dim)).astype("float32")
+        motion = model.motion_generator(motion_code, labels, hidden,
+                                        model.motion_generator.initial_state(2))
+        centre = np.eye(config.kernel_size)[config.kernel_size // 2]
+        for vertical, horizontal, _ in motion:
+            self.assertAllCloseNumpy(vertical, np.broadcast_to(centre, vertical.shape))
+            self.assertAllCloseNumpy(horizontal, np.broadcast_to(centre, horizontal.shape))
+        # Identity kernels make every fusion a no-op whatever the mask.
+        fused, _ = model.content_generator.decode(features, motion)
+        plain, _ = model.content_generator.decode(features)
+        self.assertAllCloseNumpy(fused, plain, atol=1e-6)
+        # The default (the original) starts from random kernels.
+        default = self.model.motion_generator(motion_code, labels, hidden,
+                                              self.model.motion_generator.initial_state(2))
+        self.assertGreater(np.abs(keras.ops.convert_to_numpy(default[0][0]) - centre).max(), 0.1)
+
+    def test_transpose_init(self):
+        """G_c's kernels have the variance of PyTorch's default or of He-uniform over k*k*in."""
+        expected = {"pytorch": lambda k, out, inp: 1 / (3 * k * k * out),
+                    "he": lambda k, out, inp: 2 / (k * k * inp)}
+        for model in (self.model, self.identity):
+            for layer in model.content_generator.decoder_layers[:3]:
+                kernel = keras.ops.convert_to_numpy(layer.kernel)
+                k, _, out, inp = kernel.shape
+                self.assertAllClose(kernel.var(),
+                                    expected[model.config.transpose_init](k, out, inp),
+                                    rtol=0.2, msg=layer.name)
 
     def test_saving_in_a_fresh_process(self):
         model = self.model

@@ -29,9 +29,13 @@ SPLITS = ("train", "test")
 # One test combination in `_TEST_COMBINATION_PERIOD` (the rest are training combinations).
 _TEST_COMBINATION_PERIOD = 4
 
+# Bumped whenever the rendering changes, so that a cached preparation of another version is not
+# re-used (it is part of the source's options and of the trainer's cache folder name).
+VERSION = 2
+
 # Motion and appearance ranges, in pixels of a 64x64 frame (scaled with `image_size`) or frames.
 _REFERENCE_SIZE = 64.0
-_RADIUS_RANGE = (6.5, 11.5)
+_RADIUS_RANGE = (10.0, 16.0)
 _SPEED_RANGE = (1.6, 2.6)            # px/frame, translations
 _ORBIT_RADIUS_RANGE = (6.0, 10.0)    # px
 _ORBIT_PERIOD = 12.0                 # frames per turn
@@ -40,6 +44,8 @@ _PULSE_AMPLITUDE = 0.4               # relative radius change
 _SHAKE_PERIOD = 6.0                  # frames per cycle
 _SHAKE_AMPLITUDE_RANGE = (5.0, 7.0)  # px
 _TEXTURE_PERIOD = 0.9                # stripe/checker period, in object radii
+_BACKGROUND_VALUE_RANGE = (0.08, 0.3)  # grey level before the tint
+_BACKGROUND_TINT = 0.06
 
 
 def appearance_combinations(split, seed):
@@ -98,7 +104,8 @@ class SyntheticSource(ClipSource):
 
     @property
     def options(self):
-        return {"seed": self.seed, "train_clips_per_class": self.clips_per_class["train"],
+        return {"version": VERSION, "seed": self.seed,
+                "train_clips_per_class": self.clips_per_class["train"],
                 "test_clips_per_class": self.clips_per_class["test"],
                 "num_frames": self.num_frames, "image_size": self.image_size}
 
@@ -221,11 +228,14 @@ def _texture(texture, u, v):
 
 
 def _background(rng, image_size):
-    """A static `(H, W, 3)` background in [0, 1]: low-saturation colour, dark or light, in one of
-    `BACKGROUNDS`' patterns."""
-    dark = rng.random() < 0.5
-    value = rng.uniform(0.05, 0.3) if dark else rng.uniform(0.6, 0.85)
-    tint = rng.uniform(-0.12, 0.12, size=3)
+    """A static `(H, W, 3)` background in [0, 1]: a dark, low-saturation colour in one of
+    `BACKGROUNDS`' patterns.
+
+    Dark and plain, so that the moving object carries most of each frame's variance: with the
+    version-1 mix of dark and light backgrounds, reconstructions learnt the background's brightness
+    first and the objects (and their colour) only thousands of steps later."""
+    value = rng.uniform(*_BACKGROUND_VALUE_RANGE)
+    tint = rng.uniform(-_BACKGROUND_TINT, _BACKGROUND_TINT, size=3)
     base = np.clip(value + tint, 0.0, 1.0)
     kind = BACKGROUNDS[rng.integers(len(BACKGROUNDS))]
     ramp = np.linspace(-0.12, 0.12, image_size)
@@ -239,4 +249,4 @@ def _background(rng, image_size):
         period = max(4, image_size // 8)
         ys, xs = np.mgrid[0:image_size, 0:image_size]
         shade = np.where((xs % period == 0) | (ys % period == 0), 0.08, 0.0)
-    return np.clip(base[None, None, :] + shade[..., None] * (1 if dark else -1), 0.0, 1.0)
+    return np.clip(base[None, None, :] + shade[..., None], 0.0, 1.0)

@@ -19,8 +19,16 @@ def xavier_initializer():
     return keras.initializers.VarianceScaling(scale=2.0, mode="fan_avg", distribution="uniform")
 
 
-def transpose_initializer():
-    """PyTorch's ConvTranspose2d default, U(+-1/sqrt(fan_in)): `VarianceScaling(1/3, fan_in)`."""
+def transpose_initializer(kind="pytorch"):
+    """A `Conv2DTranspose` kernel initializer (`ModelConfig.transpose_init`).
+
+    `"pytorch"`: PyTorch's ConvTranspose2d default, U(+-1/sqrt(fan_in)) with Keras's transposed
+    fan_in `k*k*out`, i.e. `VarianceScaling(1/3, fan_in)`. `"he"`: He-uniform over `k*k*in`
+    (Keras's `fan_out` of a transposed kernel), `VarianceScaling(2, fan_out)`.
+    """
+    if kind == "he":
+        return keras.initializers.VarianceScaling(scale=2.0, mode="fan_out",
+                                                  distribution="uniform")
     return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in",
                                               distribution="uniform")
 
@@ -43,11 +51,12 @@ def conv2d(filters, kernel_size, in_channels, dtype, name, strides=1, use_bias=T
 
 
 def conv2d_transpose(filters, kernel_size, dtype, name, strides=1, use_bias=True,
-                     activation=None):
-    """A "same" `Conv2DTranspose` initialised as PyTorch's default `ConvTranspose2d`."""
+                     activation=None, init="pytorch"):
+    """A "same" `Conv2DTranspose`, kernel initialised per `init` (see `transpose_initializer`),
+    bias as PyTorch's default `ConvTranspose2d`."""
     return keras.layers.Conv2DTranspose(
         filters, kernel_size, strides=strides, padding="same", use_bias=use_bias,
-        activation=activation, kernel_initializer=transpose_initializer(),
+        activation=activation, kernel_initializer=transpose_initializer(init),
         bias_initializer=bias_initializer(filters * kernel_size ** 2),
         dtype=dtype, name=name,
     )

@@ -66,7 +66,8 @@ class ContentGenerator(_blocks.ConfigSerialization, keras.Model):
         )
         self.blocks = [
             [_blocks.conv2d_transpose(filters, 3, dtype, f"deconv{level}_{index}",
-                                      strides=strides, use_bias=False, activation=activation)
+                                      strides=strides, use_bias=False, activation=activation,
+                                      init=config.transpose_init)
              for index, (filters, strides, activation) in enumerate(layers)]
             for level, layers in enumerate(plan, start=1)
         ]

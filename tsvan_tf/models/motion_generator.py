@@ -25,7 +25,9 @@ class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
       up. A branch (built only at fused levels) is a shared 3x3 conv + BN + ReLU and heads of
       3x3 conv + BN + ReLU + 3x3 conv: two linear `n`-tap heads (vertical, horizontal) in
       separable mode or one `n*n` head in full mode, and, with `use_mask`, a mask head ending
-      in `(tanh + 1) / 2`. Every conv has a bias and every BN is on.
+      in `(tanh + 1) / 2`. Every conv has a bias and every BN is on. With
+      `config.identity_kernels` each kernel head's last conv starts at zero and a one is added
+      at the centre tap, so the fusion starts as the identity.
 
     Args:
         config: a `ModelConfig`.
@@ -84,8 +86,10 @@ class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
     def _build_kernel_generator(self):
         config, dtype = self.config, self.dtype_policy
         for level, width in enumerate(config.motion_decoder_widths):
-            up = (_blocks.conv2d_transpose(width, 3, dtype, f"trunk{level}_up") if level == 0
-                  else _blocks.conv2d_transpose(width, 4, dtype, f"trunk{level}_up", strides=2))
+            init = config.transpose_init
+            up = (_blocks.conv2d_transpose(width, 3, dtype, f"trunk{level}_up", init=init)
+                  if level == 0 else _blocks.conv2d_transpose(width, 4, dtype, f"trunk{level}_up",
+                                                              strides=2, init=init))
             in_channels = config.motion_channels if level == 0 else (
                 config.motion_decoder_widths[level - 1] - config.kernel_branch_channels[level - 1])
             self.trunk.append(keras.Sequential([
@@ -103,18 +107,24 @@ class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
                 [(bw, True)], config.kernel_branch_channels[level], f"branch{level}_shared")}
             for head in heads:
                 branch[head] = self._conv_block([(taps, True), (taps, False)], bw,
-                                                f"branch{level}_{head}")
+                                                f"branch{level}_{head}",
+                                                zero_last=config.identity_kernels)
             if config.use_mask:
                 branch["mask"] = self._conv_block([(bw, True), (1, False)], bw,
                                                   f"branch{level}_mask")
             self.branches.append(branch)
 
-    def _conv_block(self, plan, in_channels, name):
-        """3x3 convs; `(filters, True)` adds BN + ReLU after the conv, `False` leaves it linear."""
+    def _conv_block(self, plan, in_channels, name, zero_last=False):
+        """3x3 convs; `(filters, True)` adds BN + ReLU after the conv, `False` leaves it linear.
+        `zero_last` initialises the last conv's kernel and bias to zero."""
         config, dtype = self.config, self.dtype_policy
         layers = [keras.Input((None, None, in_channels))]
         for index, (filters, normalize) in enumerate(plan):
-            layers.append(_blocks.conv2d(filters, 3, in_channels, dtype, f"{name}_conv{index}"))
+            conv = _blocks.conv2d(filters, 3, in_channels, dtype, f"{name}_conv{index}")
+            if zero_last and index == len(plan) - 1:
+                conv.kernel_initializer = keras.initializers.Zeros()
+                conv.bias_initializer = keras.initializers.Zeros()
+            layers.append(conv)
             if normalize:
                 layers += [_blocks.batch_norm(config, dtype, f"{name}_norm{index}"),
                            keras.layers.ReLU(dtype=dtype)]
@@ -182,6 +192,10 @@ class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
                 shared = branch["shared"](x[..., :split], training=training)
                 entry = [branch[head](shared, training=training) for head in branch
                          if head not in ("shared", "mask")]
+                if config.identity_kernels:
+                    centre = ops.one_hot(config.num_kernel_taps // 2, config.num_kernel_taps,
+                                         dtype=entry[0].dtype)
+                    entry = [kernel + centre for kernel in entry]
                 if config.use_mask:
                     entry.append((ops.tanh(branch["mask"](shared, training=training)) + 1) / 2)
                 outputs.append(entry)
