@@ -727,12 +727,13 @@ def _synchronize_batch_norm(models):
 
 
 def _synchronized_moments(layer, inputs, mask):
-    """Mean and variance of `inputs` over the global batch, in two all-reduced passes."""
+    """Mean and variance of `inputs` over the global batch, in two all-reduced passes (in
+    float32, or float64 for float64 inputs, as Keras's own statistics)."""
     if mask is not None:
         raise NotImplementedError("Synchronized BatchNorm statistics do not support masks.")
     context = tf.distribute.get_replica_context()
     axes = list(layer._reduction_axes)
-    x = tf.cast(inputs, tf.float32)
+    x = tf.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
 
     def global_sum(values):
         total = tf.reduce_sum(values, axis=axes, keepdims=True)
