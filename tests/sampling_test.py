@@ -31,11 +31,16 @@ def trained_model_dir():
     Only the prediction task runs (one step function to trace, and it trains both streams).
     BatchNorm momentum 0 makes the moving statistics those of the last batch, so that two steps
     give a generator whose output visibly depends on its noise (with the default momentum, the
-    untrained statistics shrink it to ~1e-4 everywhere).
+    untrained statistics shrink it to ~1e-4 everywhere). The original initialisation, not the
+    synthetic preset's He/identity one: with that one these two steps at lr 1e-2 make the
+    unclipped generation grow to ~1e6, where graph and eager float32 legitimately differ by more
+    than the export tests' tolerances (the quick start's trained model stays within +-0.91 and
+    its exported loop matches `generate` to 2e-6).
     """
     model_config, loss_config, train_config = tiny_configs(
         total_steps=2, checkpoint_every=1, sample_every=100, log_every=1, learning_rate=1e-2)
-    model_config = dataclasses.replace(model_config, batch_norm_momentum=0.0)
+    model_config = dataclasses.replace(model_config, batch_norm_momentum=0.0,
+                                       transpose_init="pytorch", identity_kernels=False)
     loss_config = dataclasses.replace(
         loss_config, content_task_prob_start=0.0, content_task_prob_end=0.0,
         video_task_prob_start=0.0, video_task_prob_end=0.0)
