@@ -10,7 +10,8 @@ metrics = evaluator(generator)   # {"accuracy": ..., "inception_score": ..., ...
 ```
 
 The formulas are NumPy functions in `classifier_scores` and `frechet`; FVD's I3D (extra
-`[fvd]`) is in `i3d`, imported only when used.
+`[fvd]`) is in `i3d`, imported only when used. `global_motion.frame_shifts` is a model-free
+probe of how far content moves between frames (does a generator move anything at all?).
 """
 
 from tsvan_tf.metrics.action_classifier import ActionClassifier
