@@ -1,9 +1,9 @@
 """A model-free motion probe: how far the content of a video moves from frame to frame, in NumPy.
 
 The classifier scores say whether generated videos look like their class; this says whether
-anything moves at all. It is exact for the embedded synthetic dataset (one object translating
-over a static background that wraps around the frame edges) and a rough global estimate
-elsewhere.
+anything moves at all. It suits the embedded synthetic dataset (one object translating over a
+static background that wraps around the frame edges; shifts are whole pixels, so average them
+over steps for sub-pixel speeds) and is a rough global estimate elsewhere.
 
 ```python
 from tsvan_tf.metrics.global_motion import frame_shifts
