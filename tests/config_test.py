@@ -88,3 +88,5 @@ class LossConfigTest(testing.TestCase):
             LossConfig(sampling_start=2.0)
         with self.assertRaisesRegex(ValueError, "reconstruction_weight=-1"):
             LossConfig(reconstruction_weight=-1.0)
+        with self.assertRaisesRegex(ValueError, "prediction_target='pixels'"):
+            LossConfig(prediction_target="pixels")

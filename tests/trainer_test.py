@@ -105,6 +105,24 @@ class TrainerStepTest(testing.TestCase):
                 # Every variable of an applied group moves (Adam's first step is +-lr).
                 self.assertEqual(changed, expected)
 
+    def test_prediction_target_selects_the_pixel_target(self):
+        config = self.model_config
+        rng = np.random.default_rng(0)
+        draws = {"timestep": tf.constant(2), **{
+            key: tf.constant(rng.normal(size=(4, config.frames - 1, config.motion_dim)),
+                             tf.float32) for key in ("motion_noise", "prior_motion_noise")}}
+        videos, labels = self.batch["video"], self.batch["label"]
+        out = self.trainer.models.generator.prediction_forward(
+            videos, labels, draws["timestep"], draws["motion_noise"][:, 0],
+            draws["prior_motion_noise"][:, 0], training=True)
+        for target, key in (("frame", "target"), ("content_decoding", "target_decoding")):
+            with self.subTest(target=target):
+                loss_config = LossConfig.from_preset("synthetic", prediction_target=target)
+                terms = trainer.prediction_losses(self.trainer.models, videos, labels, draws,
+                                                  loss_config)[0]
+                expected = np.mean((out["x_tilde"].numpy() - out[key].numpy()) ** 2)
+                self.assertAllClose(terms["reconstruction"], expected, rtol=1e-4)
+
     def test_motion_phases_freeze_the_content_stream(self):
         content = self._group_variables(["content_encoder", "content_decoder"])
         for phase in ("prediction", "video"):

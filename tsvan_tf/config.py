@@ -27,6 +27,7 @@ KERNEL_MODES = ("separable", "full")
 TRANSPOSE_INITS = ("pytorch", "he")
 FUSION_PADDINGS = ("replicate", "zeros")
 LSTM_INITIAL_STATES = ("ones", "zeros")
+PREDICTION_TARGETS = ("frame", "content_decoding")
 
 
 def _fail(message, **fields):
@@ -290,6 +291,11 @@ class LossConfig(_Config):
         prediction_kl_weight: `lambda_imk`, motion KL weight in the prediction task.
         prediction_adversarial_weight: D_I generator-loss weight in the prediction task (10).
         prediction_feature_weight: `lambda_psf`, scale-feature matching in the prediction task.
+        prediction_target: what the prediction task's pixel loss compares `x_tilde` with:
+            `"frame"` (the real frame t, the paper) or `"content_decoding"` (G_c's decoding of
+            frame t's posterior mean, without gradient). The latter takes the autoencoder's
+            error out of the motion stream's target, which is otherwise larger than the motion
+            itself on blurry reconstructions; the adversarial term still sees the real frame.
         video_kl_start, video_kl_end: `lambda_vmk` ramp values.
         video_kl_start_step, video_kl_end_step: its steps (after pre-training).
         video_adversarial_weight: D_V generator-loss weight (1).
@@ -318,6 +324,7 @@ class LossConfig(_Config):
     prediction_kl_weight: float = 7.0
     prediction_adversarial_weight: float = 10.0
     prediction_feature_weight: float = 100.0
+    prediction_target: str = "frame"
     video_kl_start: float = 2.0
     video_kl_end: float = 20.0
     video_kl_start_step: int = 150_000
@@ -367,8 +374,13 @@ class LossConfig(_Config):
                                       "video_kl", "sampling")
 
     def validate(self):
+        if self.prediction_target not in PREDICTION_TARGETS:
+            _fail(f"`prediction_target` must be one of {PREDICTION_TARGETS}.",
+                  prediction_target=self.prediction_target)
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.name == "prediction_target":
+                continue
             if field.name.endswith("_step") or field.name == "pretrain_steps":
                 if not _is_int(value) or value < 0:
                     _fail(f"`{field.name}` must be a non-negative integer.",

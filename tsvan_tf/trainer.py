@@ -151,7 +151,9 @@ def prediction_losses(models, videos, labels, draws, loss_config):
     out = models.generator.prediction_forward(
         videos, labels, draws["timestep"], draws["motion_noise"][:, 0],
         draws["prior_motion_noise"][:, 0], training=True)
-    reconstruction = losses.reconstruction_loss(out["x_tilde"], out["target"])
+    target = out["target"] if loss_config.prediction_target == "frame" \
+        else tf.stop_gradient(out["target_decoding"])
+    reconstruction = losses.reconstruction_loss(out["x_tilde"], target)
     kl = losses.kl_divergence(out["motion_mean"], out["motion_log_var"])
     features = losses.feature_matching_loss(out["x_tilde_scale_features"],
                                             out["target_scale_features"])

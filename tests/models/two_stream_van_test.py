@@ -155,9 +155,10 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertEqual([tuple(f.shape) for f in out["x_tilde_scale_features"]],
                          [tuple(f.shape) for f in features])
         target_mean, _ = model.encode_content(videos[:, 2], labels)
-        for a, b in zip(out["target_scale_features"],
-                        model.decode_content(target_mean, labels)[1]):
+        target_decoding, target_features = model.decode_content(target_mean, labels)
+        for a, b in zip(out["target_scale_features"], target_features):
             self.assertAllCloseNumpy(a, b, atol=1e-5)
+        self.assertAllCloseNumpy(out["target_decoding"], target_decoding, atol=1e-5)
 
     def test_video_forward(self):
         model = self.model

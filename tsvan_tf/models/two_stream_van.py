@@ -241,7 +241,9 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             with the posterior code), `x_p` (with the prior code), `motion_mean` and
             `motion_log_var` (`(batch, motion_dim)`), `x_tilde_scale_features` (G_c's fused maps
             of `x_tilde`) and `target_scale_features` (G_c's unfused maps of the target's
-            posterior mean; the loss stops their gradient), lists coarse to fine.
+            posterior mean; the loss stops their gradient), lists coarse to fine, and
+            `target_decoding` (G_c's frame from the target's posterior mean, the target
+            without motion as the autoencoder sees it).
         """
         time = self._check_videos(videos, minimum_frames=3)
         differences = self._differences(videos)
@@ -259,6 +261,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         x_tilde, tilde_features = self.predict_frame(previous, labels, code, state, training)
         x_p, _ = self.predict_frame(previous, labels, prior_motion_noise, state, training)
         target_mean, _ = self.content_encoder(target, labels)
+        target_decoding, target_features = self.decode_content(target_mean, labels)
         return {
             "previous": previous,
             "target": target,
@@ -267,7 +270,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             "motion_mean": mean,
             "motion_log_var": log_var,
             "x_tilde_scale_features": tilde_features,
-            "target_scale_features": self.decode_content(target_mean, labels)[1],
+            "target_scale_features": target_features,
+            "target_decoding": target_decoding,
         }
 
     def video_forward(self, videos, labels, motion_noise, prior_motion_noise, content_coins,
