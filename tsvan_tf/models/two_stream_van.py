@@ -242,8 +242,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             `motion_log_var` (`(batch, motion_dim)`), `x_tilde_scale_features` (G_c's fused maps
             of `x_tilde`) and `target_scale_features` (G_c's unfused maps of the target's
             posterior mean; the loss stops their gradient), lists coarse to fine, and
-            `target_decoding` (G_c's frame from the target's posterior mean, the target
-            without motion as the autoencoder sees it).
+            `target_decoding` (G_c's decoding of the target's posterior mean: frame `t` as
+            the content autoencoder reconstructs it).
         """
         time = self._check_videos(videos, minimum_frames=3)
         differences = self._differences(videos)
