@@ -1,0 +1,159 @@
+"""How fast the motion stream learns the label's motion on its own (the README's idealised test).
+
+Loads a run's generator (its content autoencoder is kept frozen), then trains only the motion
+encoder and decoder on one next-frame MSE, on the synthetic dataset, and reports how far the
+predicted frame moves along each translation class's direction. This isolates the motion stream
+from the rest of the objective (no discriminator, no content steps, no KL):
+
+    python benchmarks/motion_learnability.py --model_dir=RUN                     # README's rows
+    python benchmarks/motion_learnability.py --model_dir=RUN --nojoint           # TwoStreamVAN(-C)
+    python benchmarks/motion_learnability.py --model_dir=RUN --code=zero --target=frame
+
+`--code`: the motion code of the trained prediction: `prior` (N(0, I) noise, as in generation),
+`zero` (the label and the real history only) or `posterior` (E_m's sample, which sees the real
+difference). `--target`: `content_decoding` (G_c's decoding of frame t, free of the
+autoencoder's error) or `frame` (the real frame t). `--nojoint` rebuilds the motion decoder
+without the joint product (its weights then start fresh).
+
+Prints, every `--report_every` steps: the prediction's MSE to the content decoding of frame 4,
+that of copying the decoding of frame 3 (the baseline), and for `move_right`, `move_left`,
+`move_up` and `move_down` the mean global shift (px per frame) of the prediction relative to the
+decoding of frame 3, projected on the class's direction ("along"), with the trained code and with
+the code at zero.
+"""
+
+import argparse
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tsvan_tf import datasets
+from tsvan_tf import trainer
+from tsvan_tf.config import ModelConfig
+from tsvan_tf.models import TwoStreamVAN
+from tsvan_tf.trained_model import build_generator
+from tsvan_tf.trained_model import variables_trackable
+
+DIRECTIONS = {"move_right": (1, 0), "move_left": (-1, 0), "move_up": (0, -1), "move_down": (0, 1)}
+EVAL_TIMESTEP = 4
+
+
+def global_shift(before, after):
+    """Least-squares global translation `(dx, dy)` taking image `before` to `after` (linearised,
+    periodic gradients): solves `after - before = -(dx * d/dx + dy * d/dy) before`."""
+    grad_x = (np.roll(before, -1, 1) - np.roll(before, 1, 1)) / 2
+    grad_y = (np.roll(before, -1, 0) - np.roll(before, 1, 0)) / 2
+    system = np.stack([grad_x.ravel(), grad_y.ravel()], 1)
+    return -np.linalg.lstsq(system, (after - before).ravel(), rcond=None)[0]
+
+
+def _load_generator(model_dir, checkpoint, nojoint):
+    with open(os.path.join(model_dir, trainer.CONFIG_FILE)) as f:
+        config = ModelConfig.from_dict(json.load(f)["model"])
+    if nojoint:
+        config = config.replace(joint=False)
+    generator = TwoStreamVAN(config, name="generator")
+    build_generator(generator, config)
+    path = checkpoint or tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    if path is None:
+        raise SystemExit(f"error: no checkpoint in {model_dir}/checkpoints")
+    tf.train.Checkpoint(generator=variables_trackable(generator)).read(path).expect_partial()
+    return generator, config, path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model_dir", required=True)
+    parser.add_argument("--checkpoint", default=None, help="a checkpoint path (default: latest)")
+    parser.add_argument("--steps", type=int, default=640)
+    parser.add_argument("--report_every", type=int, default=80)
+    parser.add_argument("--code", choices=("prior", "zero", "posterior"), default="prior")
+    parser.add_argument("--target", choices=("content_decoding", "frame"),
+                        default="content_decoding")
+    parser.add_argument("--learning_rate", type=float, default=1e-3)
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--frame_stride", type=int, default=None)
+    parser.add_argument("--nojoint", action="store_true")
+    parser.add_argument("--cache_dir", default=None)
+    args = parser.parse_args()
+
+    generator, config, path = _load_generator(args.model_dir, args.checkpoint, args.nojoint)
+    data_dir = trainer.prepare_synthetic(config, args.cache_dir)
+    class_names = datasets.read_manifest(data_dir).class_names
+    tracked = [(class_names.index(n), np.array(d, float)) for n, d in DIRECTIONS.items()]
+
+    def clips(batch_size, seed):
+        return datasets.load_clips(data_dir, split="train", frames=config.frames,
+                                   batch_size=batch_size, training=True,
+                                   image_size=config.resolution, seed=seed,
+                                   frame_stride=args.frame_stride)
+
+    train_batches = iter(clips(args.batch_size, seed=5))
+    probe = next(iter(clips(96, seed=11)))
+    variables = generator.motion_decoder_variables + generator.motion_encoder_variables
+    optimizer = keras.optimizers.Adam(args.learning_rate, beta_1=0.5)
+    dim = config.motion_dim
+
+    def forward(videos, labels, timestep, code, training):
+        batch = tf.shape(videos)[0]
+        noise = tf.random.normal((batch, dim)) if code == "posterior" else tf.zeros((batch, dim))
+        prior = tf.random.normal((batch, dim)) if code == "prior" else tf.zeros((batch, dim))
+        out = generator.prediction_forward(videos, labels, timestep, noise, prior,
+                                           training=training)
+        prediction = out["x_tilde"] if code == "posterior" else out["x_p"]
+        mean, _ = generator.encode_content(out["previous"], labels)
+        previous_decoding = generator.decode_content(mean, labels)[0]
+        return prediction, out, previous_decoding
+
+    @tf.function(jit_compile=True)
+    def train_step(videos, labels, timestep):
+        with tf.GradientTape() as tape:
+            prediction, out, _ = forward(videos, labels, timestep, args.code, True)
+            target = out["target_decoding"] if args.target == "content_decoding" \
+                else out["target"]
+            loss = tf.reduce_mean(tf.square(prediction - target))
+        gradients = tape.gradient(loss, variables)
+        # Without the posterior code, E_m's posterior head takes no part and gets no gradient.
+        optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
+        return loss
+
+    @tf.function
+    def evaluate(videos, labels):
+        timestep = tf.constant(EVAL_TIMESTEP)
+        prediction, out, previous_decoding = forward(videos, labels, timestep, args.code, False)
+        zero_code = forward(videos, labels, timestep, "zero", False)[0]
+        return prediction, zero_code, out["target_decoding"], previous_decoding
+
+    def report(step, start):
+        prediction, zero_code, target, previous = (
+            t.numpy() for t in evaluate(probe["video"], probe["label"]))
+        labels = probe["label"].numpy()
+        along = {}
+        for name, frames in (("trained code", prediction), ("zero code", zero_code)):
+            along[name] = " / ".join(
+                f"{np.mean([global_shift(previous[i], frames[i]) @ direction for i in np.flatnonzero(labels == k)]):+.2f}"
+                for k, direction in tracked)
+        print(f"step {step:5d}  mse {np.mean((prediction - target) ** 2):.4f}  copy baseline "
+              f"{np.mean((previous - target) ** 2):.4f}  along right/left/up/down: "
+              + "  ".join(f"{k} {v}" for k, v in along.items())
+              + f"  ({time.time() - start:.0f} s)", flush=True)
+
+    print(f"checkpoint {path}; code={args.code} target={args.target} joint={config.joint} "
+          f"lr={args.learning_rate} frame_stride={args.frame_stride}", flush=True)
+    start = time.time()
+    report(0, start)
+    rng = np.random.default_rng(0)
+    for step in range(1, args.steps + 1):
+        batch = next(train_batches)
+        train_step(batch["video"], batch["label"],
+                   tf.constant(int(rng.integers(1, config.frames - 1))))
+        if step % args.report_every == 0 or step == args.steps:
+            report(step, start)
+
+
+if __name__ == "__main__":
+    main()
