@@ -134,9 +134,10 @@ def main():
         labels = probe["label"].numpy()
         along = {}
         for name, frames in (("trained code", prediction), ("zero code", zero_code)):
-            along[name] = " / ".join(
-                f"{np.mean([global_shift(previous[i], frames[i]) @ direction for i in np.flatnonzero(labels == k)]):+.2f}"
-                for k, direction in tracked)
+            means = [np.mean([global_shift(previous[i], frames[i]) @ direction
+                              for i in np.flatnonzero(labels == k)])
+                     for k, direction in tracked]
+            along[name] = " / ".join(f"{m:+.2f}" for m in means)
         print(f"step {step:5d}  mse {np.mean((prediction - target) ** 2):.4f}  copy baseline "
               f"{np.mean((previous - target) ** 2):.4f}  along right/left/up/down: "
               + "  ".join(f"{k} {v}" for k, v in along.items())
