@@ -44,7 +44,8 @@ EVAL_TIMESTEP = 4
 
 def global_shift(before, after):
     """Least-squares global translation `(dx, dy)` taking image `before` to `after` (linearised,
-    periodic gradients): solves `after - before = -(dx * d/dx + dy * d/dy) before`."""
+    periodic gradients): solves `after - before = -(dx * d/dx + dy * d/dy) before`. Sub-pixel,
+    unlike `metrics.global_motion.frame_shifts` (whole pixels), since the shifts here are ~0.1 px."""
     grad_x = (np.roll(before, -1, 1) - np.roll(before, 1, 1)) / 2
     grad_y = (np.roll(before, -1, 0) - np.roll(before, 1, 0)) / 2
     system = np.stack([grad_x.ravel(), grad_y.ravel()], 1)

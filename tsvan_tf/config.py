@@ -379,7 +379,7 @@ class LossConfig(_Config):
                   prediction_target=self.prediction_target)
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name == "prediction_target":
+            if field.type is str:  # a choice, checked above
                 continue
             if field.name.endswith("_step") or field.name == "pretrain_steps":
                 if not _is_int(value) or value < 0:
