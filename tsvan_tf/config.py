@@ -296,6 +296,10 @@ class LossConfig(_Config):
             frame t's posterior mean, without gradient). The latter takes the autoencoder's
             error out of the motion stream's target, which is otherwise larger than the motion
             itself on blurry reconstructions; the adversarial term still sees the real frame.
+        prediction_prior_reconstruction_weight: weight, relative to `reconstruction_weight`,
+            of the same pixel loss on `x_p`, the prediction from a prior motion code (0, the
+            paper: `x_p` gets only the adversarial term). Above 0 the label, not only the
+            posterior code, has to carry the motion, so prior samples learn it too.
         video_kl_start, video_kl_end: `lambda_vmk` ramp values.
         video_kl_start_step, video_kl_end_step: its steps (after pre-training).
         video_adversarial_weight: D_V generator-loss weight (1).
@@ -325,6 +329,7 @@ class LossConfig(_Config):
     prediction_adversarial_weight: float = 10.0
     prediction_feature_weight: float = 100.0
     prediction_target: str = "frame"
+    prediction_prior_reconstruction_weight: float = 0.0
     video_kl_start: float = 2.0
     video_kl_end: float = 20.0
     video_kl_start_step: int = 150_000

@@ -162,14 +162,19 @@ def prediction_losses(models, videos, labels, draws, loss_config):
     adversarial = d["generator_tilde"] + d["generator_prior"]
     shared = loss_config.reconstruction_weight * reconstruction \
         + loss_config.prediction_feature_weight * features
+    terms = {"reconstruction": reconstruction}
+    if loss_config.prediction_prior_reconstruction_weight:
+        terms["prior_reconstruction"] = losses.reconstruction_loss(out["x_p"], target)
+        shared = shared + loss_config.reconstruction_weight \
+            * loss_config.prediction_prior_reconstruction_weight * terms["prior_reconstruction"]
     roles = {
         "encoder": loss_config.prediction_kl_weight * kl + shared,
         "decoder": shared + loss_config.prediction_adversarial_weight * adversarial,
         "discriminator": fake_tilde + fake_prior + real_cost,
     }
     fake_cost = (fake_tilde + fake_prior) / 2.0
-    terms = {"reconstruction": reconstruction, "kl": kl, "features": features,
-             "adversarial": adversarial, "d_real": real_cost, "d_fake": fake_cost}
+    terms.update(kl=kl, features=features, adversarial=adversarial, d_real=real_cost,
+                 d_fake=fake_cost)
     return terms, roles, real_cost, fake_cost
 
 
