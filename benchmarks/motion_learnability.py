@@ -3,7 +3,7 @@
 Loads a run's generator (its content autoencoder is kept frozen), then trains only the motion
 encoder and decoder on one next-frame MSE, on the synthetic dataset, and reports how far the
 predicted frame moves along each translation class's direction. This isolates the motion stream
-from the rest of the objective (no discriminator, no content steps, no KL):
+from the rest of the objective (no discriminator, no content steps, no KL unless asked):
 
     python benchmarks/motion_learnability.py --model_dir=RUN                     # README's rows
     python benchmarks/motion_learnability.py --model_dir=RUN --nojoint           # TwoStreamVAN(-C)
@@ -11,7 +11,9 @@ from the rest of the objective (no discriminator, no content steps, no KL):
 
 `--code`: the motion code of the trained prediction: `prior` (N(0, I) noise, as in generation),
 `zero` (the label and the real history only) or `posterior` (E_m's sample, which sees the real
-difference). `--target`: `content_decoding` (G_c's decoding of frame t, free of the
+difference; `--kl_weight` and `--prior_weight` then add the motion KL and the MSE of the prior-code
+pass, as the trainer's `prediction_kl_weight` and `prediction_prior_reconstruction_weight` do, per
+unit of the pixel loss). `--target`: `content_decoding` (G_c's decoding of frame t, free of the
 autoencoder's error) or `frame` (the real frame t). `--nojoint` rebuilds the motion decoder
 without the joint product (its weights then start fresh).
 
@@ -19,7 +21,10 @@ Prints, every `--report_every` steps: the prediction's MSE to the content decodi
 that of copying the decoding of frame 3 (the baseline), and for `move_right`, `move_left`,
 `move_up` and `move_down` the mean global shift (px per frame) of the prediction relative to the
 decoding of frame 3, projected on the class's direction ("along"), with the trained code and with
-the code at zero.
+the code at zero; and, as "no history", the shift of frame 1 predicted from frame 0 with a zero
+code, where the ConvLSTM history is still its initial state: only there does the label alone
+have to produce the motion, as it must when generation starts (at frame 4 the real history of
+frames 0-3 already shows the motion).
 """
 
 import argparse
@@ -32,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from tsvan_tf import datasets
+from tsvan_tf import losses
 from tsvan_tf import trainer
 from tsvan_tf.config import ModelConfig
 from tsvan_tf.models import TwoStreamVAN
@@ -79,8 +85,14 @@ def main():
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--frame_stride", type=int, default=None)
     parser.add_argument("--nojoint", action="store_true")
+    parser.add_argument("--kl_weight", type=float, default=0.0,
+                        help="with --code=posterior: the motion KL's weight per unit of MSE")
+    parser.add_argument("--prior_weight", type=float, default=0.0,
+                        help="with --code=posterior: the weight of the prior-code pass's MSE")
     parser.add_argument("--cache_dir", default=None)
     args = parser.parse_args()
+    if args.code != "posterior" and (args.kl_weight or args.prior_weight):
+        parser.error("--kl_weight and --prior_weight apply to --code=posterior only")
 
     generator, config, path = _load_generator(args.model_dir, args.checkpoint, args.nojoint)
     data_dir = trainer.prepare_synthetic(config, args.cache_dir)
@@ -102,7 +114,7 @@ def main():
     def forward(videos, labels, timestep, code, training):
         batch = tf.shape(videos)[0]
         noise = tf.random.normal((batch, dim)) if code == "posterior" else tf.zeros((batch, dim))
-        prior = tf.random.normal((batch, dim)) if code == "prior" else tf.zeros((batch, dim))
+        prior = tf.zeros((batch, dim)) if code == "zero" else tf.random.normal((batch, dim))
         out = generator.prediction_forward(videos, labels, timestep, noise, prior,
                                            training=training)
         prediction = out["x_tilde"] if code == "posterior" else out["x_p"]
@@ -117,6 +129,10 @@ def main():
             target = out["target_decoding"] if args.target == "content_decoding" \
                 else out["target"]
             loss = tf.reduce_mean(tf.square(prediction - target))
+            if args.code == "posterior":
+                loss += args.prior_weight * tf.reduce_mean(tf.square(out["x_p"] - target)) \
+                    + args.kl_weight * losses.kl_divergence(out["motion_mean"],
+                                                            out["motion_log_var"])
         gradients = tape.gradient(loss, variables)
         # Without the posterior code, E_m's posterior head takes no part and gets no gradient.
         optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
@@ -127,15 +143,20 @@ def main():
         timestep = tf.constant(EVAL_TIMESTEP)
         prediction, out, previous_decoding = forward(videos, labels, timestep, args.code, False)
         zero_code = forward(videos, labels, timestep, "zero", False)[0]
-        return prediction, zero_code, out["target_decoding"], previous_decoding
+        # Frame 1 from frame 0: the history is still its initial state, so only the label moves.
+        first, _, first_previous = forward(videos, labels, tf.constant(1), "zero", False)
+        return (prediction, zero_code, out["target_decoding"], previous_decoding, first,
+                first_previous)
 
     def report(step, start):
-        prediction, zero_code, target, previous = (
+        prediction, zero_code, target, previous, first, first_previous = (
             t.numpy() for t in evaluate(probe["video"], probe["label"]))
         labels = probe["label"].numpy()
         along = {}
-        for name, frames in (("trained code", prediction), ("zero code", zero_code)):
-            means = [np.mean([global_shift(previous[i], frames[i]) @ direction
+        for name, before, after in (("trained code", previous, prediction),
+                                    ("zero code", previous, zero_code),
+                                    ("no history", first_previous, first)):
+            means = [np.mean([global_shift(before[i], after[i]) @ direction
                               for i in np.flatnonzero(labels == k)])
                      for k, direction in tracked]
             along[name] = " / ".join(f"{m:+.2f}" for m in means)
@@ -145,7 +166,8 @@ def main():
               + f"  ({time.time() - start:.0f} s)", flush=True)
 
     print(f"checkpoint {path}; code={args.code} target={args.target} joint={config.joint} "
-          f"lr={args.learning_rate} frame_stride={args.frame_stride}", flush=True)
+          f"lr={args.learning_rate} frame_stride={args.frame_stride} kl_weight={args.kl_weight} "
+          f"prior_weight={args.prior_weight}", flush=True)
     start = time.time()
     report(0, start)
     rng = np.random.default_rng(0)
