@@ -298,8 +298,9 @@ class LossConfig(_Config):
             itself on blurry reconstructions; the adversarial term still sees the real frame.
         prediction_prior_reconstruction_weight: weight, relative to `reconstruction_weight`,
             of the same pixel loss on `x_p`, the prediction from a prior motion code (0, the
-            paper: `x_p` gets only the adversarial term). Above 0 the label, not only the
-            posterior code, has to carry the motion, so prior samples learn it too.
+            paper: `x_p` gets only the adversarial term). Above 0 the prior pass is trained
+            toward the next frame too, so its motion has to come from the label and the
+            history, not from a posterior code that sees the real difference.
         video_kl_start, video_kl_end: `lambda_vmk` ramp values.
         video_kl_start_step, video_kl_end_step: its steps (after pre-training).
         video_adversarial_weight: D_V generator-loss weight (1).
