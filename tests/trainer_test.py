@@ -105,48 +105,45 @@ class TrainerStepTest(testing.TestCase):
                 # Every variable of an applied group moves (Adam's first step is +-lr).
                 self.assertEqual(changed, expected)
 
-    def test_prediction_target_selects_the_pixel_target(self):
+    def _prediction_pass(self, seed):
+        """Fixed prediction-task draws and the model's forward pass on them."""
         config = self.model_config
-        rng = np.random.default_rng(0)
+        rng = np.random.default_rng(seed)
         draws = {"timestep": tf.constant(2), **{
             key: tf.constant(rng.normal(size=(4, config.frames - 1, config.motion_dim)),
                              tf.float32) for key in ("motion_noise", "prior_motion_noise")}}
-        videos, labels = self.batch["video"], self.batch["label"]
         out = self.trainer.models.generator.prediction_forward(
-            videos, labels, draws["timestep"], draws["motion_noise"][:, 0],
-            draws["prior_motion_noise"][:, 0], training=True)
+            self.batch["video"], self.batch["label"], draws["timestep"],
+            draws["motion_noise"][:, 0], draws["prior_motion_noise"][:, 0], training=True)
+        return draws, out
+
+    def _prediction_losses(self, draws, loss_config):
+        return trainer.prediction_losses(self.trainer.models, self.batch["video"],
+                                         self.batch["label"], draws, loss_config)
+
+    def test_prediction_target_selects_the_pixel_target(self):
+        draws, out = self._prediction_pass(seed=0)
         for target, key in (("frame", "target"), ("content_decoding", "target_decoding")):
             with self.subTest(target=target):
                 loss_config = LossConfig.from_preset("synthetic", prediction_target=target)
-                terms = trainer.prediction_losses(self.trainer.models, videos, labels, draws,
-                                                  loss_config)[0]
+                terms = self._prediction_losses(draws, loss_config)[0]
                 expected = np.mean((out["x_tilde"].numpy() - out[key].numpy()) ** 2)
                 self.assertAllClose(terms["reconstruction"], expected, rtol=1e-4)
 
-
     def test_prior_reconstruction_weight_adds_the_prior_pass_pixel_loss(self):
-        config = self.model_config
-        rng = np.random.default_rng(1)
-        draws = {"timestep": tf.constant(2), **{
-            key: tf.constant(rng.normal(size=(4, config.frames - 1, config.motion_dim)),
-                             tf.float32) for key in ("motion_noise", "prior_motion_noise")}}
-        videos, labels = self.batch["video"], self.batch["label"]
-        out = self.trainer.models.generator.prediction_forward(
-            videos, labels, draws["timestep"], draws["motion_noise"][:, 0],
-            draws["prior_motion_noise"][:, 0], training=True)
+        draws, out = self._prediction_pass(seed=1)
         expected = np.mean((out["x_p"].numpy() - out["target"].numpy()) ** 2)
         paper = LossConfig.from_preset("synthetic")
-        weighted = paper.replace(prediction_prior_reconstruction_weight=0.5)
-        terms, roles = trainer.prediction_losses(self.trainer.models, videos, labels, draws,
-                                                 paper)[:2]
+        terms, roles = self._prediction_losses(draws, paper)[:2]
         self.assertNotIn("prior_reconstruction", terms)
-        terms_w, roles_w = trainer.prediction_losses(self.trainer.models, videos, labels,
-                                                     draws, weighted)[:2]
+        weighted = paper.replace(prediction_prior_reconstruction_weight=0.5)
+        terms_w, roles_w = self._prediction_losses(draws, weighted)[:2]
         self.assertAllClose(terms_w["prior_reconstruction"], expected, rtol=1e-4)
         added = paper.reconstruction_weight * 0.5 * expected
         for role in ("encoder", "decoder"):
             self.assertAllClose(roles_w[role] - roles[role], added, rtol=1e-3)
         self.assertAllClose(roles_w["discriminator"], roles["discriminator"])
+
     def test_motion_phases_freeze_the_content_stream(self):
         content = self._group_variables(["content_encoder", "content_decoder"])
         for phase in ("prediction", "video"):
