@@ -13,9 +13,10 @@ from the rest of the objective (no discriminator, no content steps, no KL unless
 `zero` (the label and the real history only) or `posterior` (E_m's sample, which sees the real
 difference; `--kl_weight` and `--prior_weight` then add the motion KL and the MSE of the prior-code
 pass, as the trainer's `prediction_kl_weight` and `prediction_prior_reconstruction_weight` do, per
-unit of the pixel loss). `--target`: `content_decoding` (G_c's decoding of frame t, free of the
-autoencoder's error) or `frame` (the real frame t). `--nojoint` rebuilds the motion decoder
-without the joint product (its weights then start fresh).
+unit of the pixel loss). `--train_timestep=1` trains on frame 1 only (no history). `--target`:
+`content_decoding` (G_c's decoding of frame t, free of the autoencoder's error) or `frame` (the
+real frame t). `--nojoint` rebuilds the motion decoder without the joint product (its weights then
+start fresh).
 
 Prints, every `--report_every` steps: the prediction's MSE to the content decoding of frame 4,
 that of copying the decoding of frame 3 (the baseline), and for `move_right`, `move_left`,
@@ -85,6 +86,8 @@ def main():
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--frame_stride", type=int, default=None)
     parser.add_argument("--nojoint", action="store_true")
+    parser.add_argument("--train_timestep", type=int, default=0,
+                        help="train on this t only (1: no history); 0 draws t per step")
     parser.add_argument("--kl_weight", type=float, default=0.0,
                         help="with --code=posterior: the motion KL's weight per unit of MSE")
     parser.add_argument("--prior_weight", type=float, default=0.0,
@@ -95,6 +98,9 @@ def main():
         parser.error("--kl_weight and --prior_weight apply to --code=posterior only")
 
     generator, config, path = _load_generator(args.model_dir, args.checkpoint, args.nojoint)
+    if args.train_timestep and not 1 <= args.train_timestep <= config.frames - 2:
+        parser.error(f"--train_timestep must be 0 (random) or in [1, {config.frames - 2}] (the "
+                     f"frames minus 2); received {args.train_timestep}")
     data_dir = trainer.prepare_synthetic(config, args.cache_dir)
     class_names = datasets.read_manifest(data_dir).class_names
     tracked = [(class_names.index(n), np.array(d, float)) for n, d in DIRECTIONS.items()]
@@ -167,14 +173,15 @@ def main():
 
     print(f"checkpoint {path}; code={args.code} target={args.target} joint={config.joint} "
           f"lr={args.learning_rate} frame_stride={args.frame_stride} kl_weight={args.kl_weight} "
-          f"prior_weight={args.prior_weight}", flush=True)
+          f"prior_weight={args.prior_weight} train_timestep={args.train_timestep or 'random'}",
+          flush=True)
     start = time.time()
     report(0, start)
     rng = np.random.default_rng(0)
     for step in range(1, args.steps + 1):
         batch = next(train_batches)
-        train_step(batch["video"], batch["label"],
-                   tf.constant(int(rng.integers(1, config.frames - 1))))
+        timestep = args.train_timestep or int(rng.integers(1, config.frames - 1))
+        train_step(batch["video"], batch["label"], tf.constant(timestep))
         if step % args.report_every == 0 or step == args.steps:
             report(step, start)
 
