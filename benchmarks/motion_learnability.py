@@ -16,7 +16,8 @@ pass, as the trainer's `prediction_kl_weight` and `prediction_prior_reconstructi
 unit of the pixel loss). `--train_timestep=1` trains on frame 1 only (no history). `--target`:
 `content_decoding` (G_c's decoding of frame t, free of the autoencoder's error) or `frame` (the
 real frame t). `--nojoint` rebuilds the motion decoder without the joint product (its weights then
-start fresh).
+start fresh); `--trajectory_label_scale` overrides the run's factor on the label at the trajectory
+FC (the weights are kept).
 
 Prints, every `--report_every` steps: the prediction's MSE to the content decoding of frame 4,
 that of copying the decoding of frame 3 (the baseline), and for `move_right`, `move_left`,
@@ -59,11 +60,13 @@ def global_shift(before, after):
     return -np.linalg.lstsq(system, (after - before).ravel(), rcond=None)[0]
 
 
-def _load_generator(model_dir, checkpoint, nojoint):
+def _load_generator(model_dir, checkpoint, nojoint, label_scale):
     with open(os.path.join(model_dir, trainer.CONFIG_FILE)) as f:
         config = ModelConfig.from_dict(json.load(f)["model"])
     if nojoint:
         config = config.replace(joint=False)
+    if label_scale is not None:
+        config = config.replace(trajectory_label_scale=label_scale)
     generator = TwoStreamVAN(config, name="generator")
     build_generator(generator, config)
     path = checkpoint or tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
@@ -92,12 +95,15 @@ def main():
                         help="with --code=posterior: the motion KL's weight per unit of MSE")
     parser.add_argument("--prior_weight", type=float, default=0.0,
                         help="with --code=posterior: the weight of the prior-code pass's MSE")
+    parser.add_argument("--trajectory_label_scale", type=float, default=None,
+                        help="override the run's factor on the label at the trajectory FC")
     parser.add_argument("--cache_dir", default=None)
     args = parser.parse_args()
     if args.code != "posterior" and (args.kl_weight or args.prior_weight):
         parser.error("--kl_weight and --prior_weight apply to --code=posterior only")
 
-    generator, config, path = _load_generator(args.model_dir, args.checkpoint, args.nojoint)
+    generator, config, path = _load_generator(args.model_dir, args.checkpoint, args.nojoint,
+                                              args.trajectory_label_scale)
     if args.train_timestep and not 1 <= args.train_timestep <= config.frames - 2:
         parser.error(f"--train_timestep must be 0 (random) or in [1, {config.frames - 2}] (the "
                      f"frames minus 2); received {args.train_timestep}")
@@ -173,7 +179,8 @@ def main():
 
     print(f"checkpoint {path}; code={args.code} target={args.target} joint={config.joint} "
           f"lr={args.learning_rate} frame_stride={args.frame_stride} kl_weight={args.kl_weight} "
-          f"prior_weight={args.prior_weight} train_timestep={args.train_timestep or 'random'}",
+          f"prior_weight={args.prior_weight} train_timestep={args.train_timestep or 'random'} "
+          f"trajectory_label_scale={config.trajectory_label_scale}",
           flush=True)
     start = time.time()
     report(0, start)

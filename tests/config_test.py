@@ -53,6 +53,7 @@ class ModelConfigTest(testing.TestCase):
         ("joint", {"joint": 1}, "joint=1"),
         ("transpose_init", {"transpose_init": "glorot"}, "transpose_init='glorot'"),
         ("identity_kernels", {"identity_kernels": "yes"}, "identity_kernels='yes'"),
+        ("label_scale", {"trajectory_label_scale": 0}, "trajectory_label_scale=0"),
     )
     def test_invalid_values_name_the_field(self, overrides, fragment):
         with self.assertRaisesRegex(ValueError, fragment):

@@ -142,6 +142,11 @@ class ModelConfig(_Config):
             conv zero-initialised, plus a one at the centre tap), so that an untrained motion
             stream copies the content frame instead of blurring it; False is the original
             (random kernels).
+        trajectory_label_scale: factor on the one-hot label at the trajectory FC, the only
+            place where the label meets the motion noise (1.0 originally). With `motion_dim`
+            N(0, 1) noise inputs beside a unit one-hot, the label starts with 1/`motion_dim`
+            of the FC input's variance; a larger factor gives it more at initialisation, and
+            with Adam its weights then also move the FC's output that many times faster.
     """
 
     num_classes: int = 10
@@ -175,6 +180,7 @@ class ModelConfig(_Config):
     leaky_relu_slope: float = 0.2
     transpose_init: str = "pytorch"
     identity_kernels: bool = False
+    trajectory_label_scale: float = 1.0
 
     PRESETS: typing.ClassVar[dict] = {
         "weizmann": {},
@@ -238,8 +244,9 @@ class ModelConfig(_Config):
             _fail("Each of `kernel_branch_channels` must leave trunk channels for the next level "
                   "(< the level's width), and the finest level's must equal its width.",
                   motion_decoder_widths=widths, kernel_branch_channels=branches)
-        if not self.diff_scale > 0:
-            _fail("`diff_scale` must be > 0.", diff_scale=self.diff_scale)
+        for name in ("diff_scale", "trajectory_label_scale"):
+            if not getattr(self, name) > 0:
+                _fail(f"`{name}` must be > 0.", **{name: getattr(self, name)})
         if not _is_int(self.warmup_frames) or self.warmup_frames < 0:
             _fail("`warmup_frames` must be a non-negative integer.",
                   warmup_frames=self.warmup_frames)

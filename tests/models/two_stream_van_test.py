@@ -11,6 +11,7 @@ import pytest
 from tests.models import TINY
 from tsvan_tf import testing
 from tsvan_tf.config import ModelConfig
+from tsvan_tf.models import MotionGenerator
 from tsvan_tf.models import TwoStreamVAN
 from tsvan_tf.models import _blocks
 
@@ -234,6 +235,27 @@ class TwoStreamVANTest(testing.TestCase):
         outputs = full(np.zeros((1, config.motion_dim), "float32"), np.zeros(1), hidden,
                        full.initial_state(1))
         self.assertEqual([len(entry) for entry in outputs], [3, 3, 3, 3])
+
+    def test_trajectory_label_scale_multiplies_the_one_hot(self):
+        reference = self.model.motion_generator
+        config = reference.config.replace(trajectory_label_scale=3.0)
+        scaled = MotionGenerator(config)
+        rng = np.random.default_rng(2)
+        code = rng.normal(size=(3, config.motion_dim)).astype("float32")
+        hidden = rng.uniform(size=(3, config.content_hidden_dim)).astype("float32")
+        labels = np.arange(3) % config.num_classes
+
+        def state(generator):
+            return keras.ops.convert_to_numpy(
+                generator.motion_state(code, labels, hidden, generator.initial_state(3)))
+
+        scaled.set_weights(reference.get_weights())
+        self.assertNotAllClose(state(scaled), state(reference))
+        # Dividing the label's rows of the trajectory FC by the factor undoes it.
+        kernel = keras.ops.convert_to_numpy(reference.trajectory.kernel).copy()
+        kernel[config.motion_dim:] /= 3.0
+        scaled.trajectory.kernel.assign(kernel)
+        self.assertAllClose(state(scaled), state(reference), atol=1e-6)
 
     def test_one_scale_fuses_only_at_full_resolution(self):
         generator = self.variant.content_generator

@@ -12,7 +12,7 @@ from tsvan_tf.models import _blocks
 class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
     """Turns a motion code, the label, the content's `u` and the motion history into kernels.
 
-    * Trajectory FC: `concat(z_m, onehot)` -> Dense + ReLU -> `(res/8, res/8, motion_channels)`.
+    * Trajectory FC: `concat(z_m, trajectory_label_scale * onehot)` -> Dense + ReLU -> `(res/8, res/8, motion_channels)`.
     * ConvLSTM (`ConvLSTMMotionAccumulator`, 3x3, forget bias +1, initial state per
       `config.lstm_initial_state`): one look-ahead step from the history state gives `h`; that
       step's state is discarded (spec 3.3). `update_history` advances the history itself.
@@ -165,9 +165,9 @@ class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
         """Returns the motion state `S`, `(batch, res/8, res/8, motion_channels)` (spec 3.3)."""
         config = self.config
         side, mc = config.base_resolution, config.motion_channels
+        label = _blocks.one_hot(labels, config.num_classes, self.compute_dtype)
         x = ops.concatenate([ops.cast(motion_code, self.compute_dtype),
-                             _blocks.one_hot(labels, config.num_classes, self.compute_dtype)],
-                            axis=-1)
+                             label * config.trajectory_label_scale], axis=-1)
         x = ops.reshape(self.trajectory(x), (-1, side, side, mc))
         h, _ = self.lstm.step(x, state)
         if not config.joint:
