@@ -1,5 +1,6 @@
 """End-to-end tests of `python -m tsvan_tf.train`: smoke run, resume, preemption, bad input."""
 
+import copy
 import json
 import os
 import pathlib
@@ -161,3 +162,18 @@ class TrainCliTest(testing.TestCase):
         self.assertEqual(result.returncode, 1, result.stderr[-2000:])
         self.assertIn("batch_size=100000 is larger than split 'train'", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
+
+
+class ShippedFlagfilesTest(testing.TestCase):
+
+    def test_every_flagfile_resolves_to_valid_configs(self):
+        from tsvan_tf import train
+
+        flagfiles = sorted((REPO / "configs").glob("*.cfg"))
+        self.assertIn("quickstart.cfg", [path.name for path in flagfiles])
+        for path in flagfiles:
+            with self.subTest(flagfile=path.name):
+                flag_values = copy.deepcopy(train.FLAGS)
+                flag_values(["train", f"--flagfile={path}"])
+                model_config, _, _ = train.configs_from_flags(flag_values, num_classes=8)
+                self.assertEqual(model_config.num_classes, 8)
