@@ -1,5 +1,6 @@
 """A dependency-free progress bar for long jobs (training, preparing data, evaluation)."""
 
+import collections
 import sys
 import time
 
@@ -14,6 +15,10 @@ def _format_duration(seconds):
 class ProgressBar:
     """Prints `step/total`, rate, ETA and named values, in place on a terminal.
 
+    The rate (and the ETA from it) is measured over the last `rate_window` seconds, so that it
+    follows a job whose steps change speed (training's fast pre-training steps, then slower
+    motion steps) instead of averaging over the whole run.
+
     On a terminal the line is redrawn at most every `min_interval` seconds; otherwise (a log file,
     CI) one line is printed every `log_interval` seconds, so logs stay readable.
 
@@ -25,18 +30,22 @@ class ProgressBar:
         stream: where to write (defaults to `sys.stderr`).
         min_interval: seconds between redraws on a terminal.
         log_interval: seconds between lines when not on a terminal.
+        rate_window: seconds of recent progress the rate is measured over.
     """
 
     def __init__(self, total, description="", initial=0, unit="it", stream=None,
-                 min_interval=0.2, log_interval=30.0):
+                 min_interval=0.2, log_interval=30.0, rate_window=60.0):
         self.total = total
         self.description = description
         self.unit = unit
         self.stream = stream or sys.stderr
         self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.interval = min_interval if self.interactive else log_interval
-        self.start_step = self.step = initial
+        self.step = initial
         self.start_time = time.monotonic()
+        self.rate_window = rate_window
+        # (time, step) samples; the first is the newest one at least `rate_window` old.
+        self.samples = collections.deque([(self.start_time, initial)])
         self.last_print = -float("inf")
         self.values = {}
 
@@ -46,6 +55,9 @@ class ProgressBar:
         if values:
             self.values.update(values)
         now = time.monotonic()
+        self.samples.append((now, step))
+        while len(self.samples) > 1 and self.samples[1][0] <= now - self.rate_window:
+            self.samples.popleft()
         if force or now - self.last_print >= self.interval:
             self.last_print = now
             self._print(now)
@@ -66,8 +78,8 @@ class ProgressBar:
 
     def _print(self, now):
         elapsed = now - self.start_time
-        done = self.step - self.start_step
-        rate = done / elapsed if elapsed > 0 else 0.0
+        since, step_then = self.samples[0]
+        rate = (self.step - step_then) / (now - since) if now > since else 0.0
         eta = (self.total - self.step) / rate if rate > 0 else float("nan")
         percent = 100.0 * self.step / self.total if self.total else 100.0
         values = " ".join(f"{k}={v:.4g}" for k, v in sorted(self.values.items()))
