@@ -44,7 +44,7 @@ class ProgressBar:
         self.step = initial
         self.start_time = time.monotonic()
         self.rate_window = rate_window
-        # (time, step) samples; the first is the newest one at least `rate_window` old.
+        # (time, step) at each print; the first is the newest one at least `rate_window` old.
         self.samples = collections.deque([(self.start_time, initial)])
         self.last_print = -float("inf")
         self.values = {}
@@ -55,9 +55,6 @@ class ProgressBar:
         if values:
             self.values.update(values)
         now = time.monotonic()
-        self.samples.append((now, step))
-        while len(self.samples) > 1 and self.samples[1][0] <= now - self.rate_window:
-            self.samples.popleft()
         if force or now - self.last_print >= self.interval:
             self.last_print = now
             self._print(now)
@@ -78,6 +75,9 @@ class ProgressBar:
 
     def _print(self, now):
         elapsed = now - self.start_time
+        self.samples.append((now, self.step))
+        while len(self.samples) > 1 and self.samples[1][0] <= now - self.rate_window:
+            self.samples.popleft()
         since, step_then = self.samples[0]
         rate = (self.step - step_then) / (now - since) if now > since else 0.0
         eta = (self.total - self.step) / rate if rate > 0 else float("nan")

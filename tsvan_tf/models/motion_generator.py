@@ -12,7 +12,8 @@ from tsvan_tf.models import _blocks
 class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
     """Turns a motion code, the label, the content's `u` and the motion history into kernels.
 
-    * Trajectory FC: `concat(z_m, trajectory_label_scale * onehot)` -> Dense + ReLU -> `(res/8, res/8, motion_channels)`.
+    * Trajectory FC: `concat(z_m, trajectory_label_scale * onehot)` -> Dense + ReLU ->
+      `(res/8, res/8, motion_channels)`.
     * ConvLSTM (`ConvLSTMMotionAccumulator`, 3x3, forget bias +1, initial state per
       `config.lstm_initial_state`): one look-ahead step from the history state gives `h`; that
       step's state is discarded (spec 3.3). `update_history` advances the history itself.
