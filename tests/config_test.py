@@ -91,3 +91,5 @@ class LossConfigTest(testing.TestCase):
             LossConfig(reconstruction_weight=-1.0)
         with self.assertRaisesRegex(ValueError, "prediction_target='pixels'"):
             LossConfig(prediction_target="pixels")
+        with self.assertRaisesRegex(ValueError, "prediction_inputs='decoded'"):
+            LossConfig(prediction_inputs="decoded")

@@ -144,6 +144,51 @@ class TrainerStepTest(testing.TestCase):
             self.assertAllClose(roles_w[role] - roles[role], added, rtol=1e-3)
         self.assertAllClose(roles_w["discriminator"], roles["discriminator"])
 
+    def test_prediction_inputs_content_decoding_runs_on_the_decoded_clip(self):
+        config = self.model_config
+        generator = self.trainer.models.generator
+        videos, labels = self.batch["video"], self.batch["label"]
+        decoded = np.stack([generator.decode_content(
+            generator.encode_content(videos[:, f], labels)[0], labels)[0].numpy()
+            for f in range(config.frames)], axis=1)
+        self.assertAllClose(trainer.content_decoded_clips(generator, videos, labels), decoded,
+                            atol=1e-5)
+        draws, _ = self._prediction_pass(seed=3)
+        paper = LossConfig.from_preset("synthetic")
+        terms = trainer.prediction_losses(
+            self.trainer.models, videos, labels, draws,
+            paper.replace(prediction_inputs="content_decoding"))[0]
+        on_decoded = trainer.prediction_losses(self.trainer.models, tf.constant(decoded), labels,
+                                               draws, paper)[0]
+        on_real = trainer.prediction_losses(self.trainer.models, videos, labels, draws, paper)[0]
+        self.assertAllClose(terms["reconstruction"], on_decoded["reconstruction"], rtol=1e-3)
+        self.assertNotAllClose(terms["reconstruction"], on_real["reconstruction"], rtol=1e-2)
+
+    def test_content_cycle_weight_adds_the_second_autoencoder_pass(self):
+        config = self.model_config
+        rng = np.random.default_rng(2)
+        draws = {"frame_index": tf.constant(1), "content_kl_weight": tf.constant(1.0), **{
+            key: tf.constant(rng.normal(size=(4, config.content_dim)), tf.float32)
+            for key in ("content_noise", "prior_content_noise")}}
+        generator = self.trainer.models.generator
+        out = generator.content_forward(self.batch["video"], self.batch["label"],
+                                        draws["frame_index"], draws["content_noise"],
+                                        draws["prior_content_noise"])
+        again, _ = generator.encode_content(out["x_tilde"], self.batch["label"])
+        second = generator.decode_content(again, self.batch["label"])[0].numpy()
+        expected = np.mean((second - self.batch["video"].numpy()[:, 1]) ** 2)
+        paper = LossConfig.from_preset("synthetic")
+        for loss_fn in (trainer.pretrain_losses, trainer.content_losses):
+            with self.subTest(phase=loss_fn.__name__):
+                args = (self.trainer.models, self.batch["video"], self.batch["label"], draws)
+                terms, roles = loss_fn(*args, paper)[:2]
+                self.assertNotIn("cycle", terms)
+                terms_w, roles_w = loss_fn(*args, paper.replace(content_cycle_weight=0.5))[:2]
+                self.assertAllClose(terms_w["cycle"], expected, rtol=1e-4)
+                added = paper.reconstruction_weight * 0.5 * expected
+                for role in ("encoder", "decoder"):
+                    self.assertAllClose(roles_w[role] - roles[role], added, rtol=1e-3)
+
     def test_motion_phases_freeze_the_content_stream(self):
         content = self._group_variables(["content_encoder", "content_decoder"])
         for phase in ("prediction", "video"):

@@ -28,6 +28,7 @@ TRANSPOSE_INITS = ("pytorch", "he")
 FUSION_PADDINGS = ("replicate", "zeros")
 LSTM_INITIAL_STATES = ("ones", "zeros")
 PREDICTION_TARGETS = ("frame", "content_decoding")
+PREDICTION_INPUTS = ("frame", "content_decoding")
 
 
 def _fail(message, **fields):
@@ -293,6 +294,12 @@ class LossConfig(_Config):
         reconstruction_weight: weight of every pixel MSE (1e4).
         content_kl_start, content_kl_end: `lambda_ckl` ramp values.
         content_kl_start_step, content_kl_end_step: its steps (absolute).
+        content_cycle_weight: weight, relative to `reconstruction_weight`, of a second
+            autoencoder pass in the pre-training and content tasks (0, the paper): the
+            reconstruction is encoded again (posterior mean) and decoded, and that decoding is
+            compared with the real frame. Generation re-encodes every generated frame, so an
+            autoencoder whose decodings do not encode back to themselves drifts a little each
+            frame (measured: a hue rotation over the clip); this term trains it to be stable.
         image_adversarial_weight: `lambda_img`, D_I generator-loss weight in the content task.
         prior_sample_weight: `rho`, weight of the `x_p` terms relative to `x_tilde`.
         prediction_kl_weight: `lambda_imk`, motion KL weight in the prediction task.
@@ -303,6 +310,11 @@ class LossConfig(_Config):
             frame t's posterior mean, without gradient). The latter takes the autoencoder's
             error out of the motion stream's target, which is otherwise larger than the motion
             itself on blurry reconstructions; the adversarial term still sees the real frame.
+        prediction_inputs: the clip the prediction task works on: `"frame"` (the real frames,
+            the paper) or `"content_decoding"` (every frame replaced by G_c's decoding of its
+            posterior mean, without gradient: the content frame and the differences E_m sees
+            then look like the generated frames that feed generation, which the motion stream
+            otherwise never sees in this task).
         prediction_prior_reconstruction_weight: weight, relative to `reconstruction_weight`,
             of the same pixel loss on `x_p`, the prediction from a prior motion code (0, the
             paper: `x_p` gets only the adversarial term). Above 0 the prior pass is trained
@@ -331,12 +343,14 @@ class LossConfig(_Config):
     content_kl_end: float = 7.0
     content_kl_start_step: int = 0
     content_kl_end_step: int = 100_000
+    content_cycle_weight: float = 0.0
     image_adversarial_weight: float = 10.0
     prior_sample_weight: float = 1.0
     prediction_kl_weight: float = 7.0
     prediction_adversarial_weight: float = 10.0
     prediction_feature_weight: float = 100.0
     prediction_target: str = "frame"
+    prediction_inputs: str = "frame"
     prediction_prior_reconstruction_weight: float = 0.0
     video_kl_start: float = 2.0
     video_kl_end: float = 20.0
@@ -390,6 +404,9 @@ class LossConfig(_Config):
         if self.prediction_target not in PREDICTION_TARGETS:
             _fail(f"`prediction_target` must be one of {PREDICTION_TARGETS}.",
                   prediction_target=self.prediction_target)
+        if self.prediction_inputs not in PREDICTION_INPUTS:
+            _fail(f"`prediction_inputs` must be one of {PREDICTION_INPUTS}.",
+                  prediction_inputs=self.prediction_inputs)
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type is str:  # a choice, checked above

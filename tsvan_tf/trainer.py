@@ -121,8 +121,13 @@ def _content_terms(models, videos, labels, draws, loss_config, with_discriminato
     kl = losses.kl_divergence(out["content_mean"], out["content_log_var"])
     weight = loss_config.reconstruction_weight
     terms = {"reconstruction": reconstruction, "kl": kl}
-    roles = {"encoder": draws["content_kl_weight"] * kl + weight * reconstruction,
-             "decoder": weight * reconstruction}
+    shared = weight * reconstruction
+    if loss_config.content_cycle_weight:
+        again, _ = models.generator.encode_content(out["x_tilde"], labels)
+        terms["cycle"] = losses.reconstruction_loss(
+            models.generator.decode_content(again, labels)[0], out["target"])
+        shared = shared + weight * loss_config.content_cycle_weight * terms["cycle"]
+    roles = {"encoder": draws["content_kl_weight"] * kl + shared, "decoder": shared}
     if not with_discriminator:
         return terms, roles, None, None
     rho = loss_config.prior_sample_weight
@@ -146,8 +151,19 @@ def content_losses(models, videos, labels, draws, loss_config):
     return _content_terms(models, videos, labels, draws, loss_config, with_discriminator=True)
 
 
+def content_decoded_clips(generator, videos, labels):
+    """Every frame of `videos` replaced by G_c's decoding of its posterior mean, no gradient."""
+    frames = tf.reshape(videos, (-1, *videos.shape[2:]))
+    frame_labels = tf.repeat(labels, tf.shape(videos)[1])
+    mean, _ = generator.encode_content(frames, frame_labels)
+    decoded = generator.decode_content(mean, frame_labels)[0]
+    return tf.stop_gradient(tf.reshape(tf.cast(decoded, videos.dtype), tf.shape(videos)))
+
+
 def prediction_losses(models, videos, labels, draws, loss_config):
     """The next-frame prediction task (image level), D_I on both predictions."""
+    if loss_config.prediction_inputs == "content_decoding":
+        videos = content_decoded_clips(models.generator, videos, labels)
     out = models.generator.prediction_forward(
         videos, labels, draws["timestep"], draws["motion_noise"][:, 0],
         draws["prior_motion_noise"][:, 0], training=True)

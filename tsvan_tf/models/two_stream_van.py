@@ -246,7 +246,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             the content autoencoder reconstructs it).
         """
         time = self._check_videos(videos, minimum_frames=3)
-        differences = self._differences(videos)
+        # t <= T - 2, so d_{T-2} is never observed.
+        differences = self._differences(videos)[:, :time - 2]
         maps, means, log_vars = self._encode_differences(differences, labels, training)
         state = self.motion_generator.initial_state(ops.shape(videos)[0])
         for step in range(time - 2):
