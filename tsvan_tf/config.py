@@ -294,12 +294,11 @@ class LossConfig(_Config):
         reconstruction_weight: weight of every pixel MSE (1e4).
         content_kl_start, content_kl_end: `lambda_ckl` ramp values.
         content_kl_start_step, content_kl_end_step: its steps (absolute).
-        content_cycle_weight: weight, relative to `reconstruction_weight`, of a second
-            autoencoder pass in the pre-training and content tasks (0, the paper): the
-            reconstruction is encoded again (posterior mean) and decoded, and that decoding is
-            compared with the real frame. Generation re-encodes every generated frame, so an
-            autoencoder whose decodings do not encode back to themselves drifts a little each
-            frame (measured: a hue rotation over the clip); this term trains it to be stable.
+        content_cycle_weight: weight of a latent cycle term in the pre-training and content
+            tasks (0, the paper): the mean squared difference between a prior content code
+            and the posterior mean E_c gives the frame G_c decodes from it. Generation
+            re-encodes every generated frame, so where E_c does not invert G_c the frames drift
+            a little at each step (measured: a hue rotation over the clip).
         image_adversarial_weight: `lambda_img`, D_I generator-loss weight in the content task.
         prior_sample_weight: `rho`, weight of the `x_p` terms relative to `x_tilde`.
         prediction_kl_weight: `lambda_imk`, motion KL weight in the prediction task.

@@ -123,10 +123,10 @@ def _content_terms(models, videos, labels, draws, loss_config, with_discriminato
     terms = {"reconstruction": reconstruction, "kl": kl}
     shared = weight * reconstruction
     if loss_config.content_cycle_weight:
-        again, _ = models.generator.encode_content(out["x_tilde"], labels)
-        terms["cycle"] = losses.reconstruction_loss(
-            models.generator.decode_content(again, labels)[0], out["target"])
-        shared = shared + weight * loss_config.content_cycle_weight * terms["cycle"]
+        again, _ = models.generator.encode_content(out["x_p"], labels)
+        terms["cycle"] = tf.reduce_mean(tf.square(
+            tf.cast(again, tf.float32) - tf.cast(draws["prior_content_noise"], tf.float32)))
+        shared = shared + loss_config.content_cycle_weight * terms["cycle"]
     roles = {"encoder": draws["content_kl_weight"] * kl + shared, "decoder": shared}
     if not with_discriminator:
         return terms, roles, None, None
