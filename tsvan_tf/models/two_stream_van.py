@@ -360,7 +360,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
 
         Returns:
             The list of motion maps, and the posterior means and log-variances stacked to
-            `(batch, T - 1, motion_dim)`.
+            `(batch, steps, motion_dim)`, one step per difference given.
         """
         maps, means, log_vars = [], [], []
         for step in range(differences.shape[1]):
