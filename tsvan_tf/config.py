@@ -400,12 +400,10 @@ class LossConfig(_Config):
                                       "video_kl", "sampling")
 
     def validate(self):
-        if self.prediction_target not in PREDICTION_TARGETS:
-            _fail(f"`prediction_target` must be one of {PREDICTION_TARGETS}.",
-                  prediction_target=self.prediction_target)
-        if self.prediction_inputs not in PREDICTION_INPUTS:
-            _fail(f"`prediction_inputs` must be one of {PREDICTION_INPUTS}.",
-                  prediction_inputs=self.prediction_inputs)
+        for name, choices in (("prediction_target", PREDICTION_TARGETS),
+                              ("prediction_inputs", PREDICTION_INPUTS)):
+            if getattr(self, name) not in choices:
+                _fail(f"`{name}` must be one of {choices}.", **{name: getattr(self, name)})
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type is str:  # a choice, checked above
