@@ -54,6 +54,8 @@ class ModelConfigTest(testing.TestCase):
         ("transpose_init", {"transpose_init": "glorot"}, "transpose_init='glorot'"),
         ("identity_kernels", {"identity_kernels": "yes"}, "identity_kernels='yes'"),
         ("label_scale", {"trajectory_label_scale": 0}, "trajectory_label_scale=0"),
+        ("content_prior", {"content_prior": "gmm"}, "content_prior='gmm'"),
+        ("content_prior_size", {"content_prior_size": 0}, "content_prior_size=0"),
     )
     def test_invalid_values_name_the_field(self, overrides, fragment):
         with self.assertRaisesRegex(ValueError, fragment):

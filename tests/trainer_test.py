@@ -266,6 +266,55 @@ class MixedPrecisionTest(testing.TestCase):
         self.assertTrue(np.all(np.isfinite(videos)))
 
 
+class ContentPriorTest(testing.TestCase):
+
+    def test_refreshed_at_the_end_of_pretraining_checkpointed_and_restored(self):
+        model_config, loss_config, train_config = tiny_configs(
+            total_steps=3, checkpoint_every=1, sample_every=100)
+        model_config = model_config.replace(content_prior="aggregate_posterior",
+                                            content_prior_size=6)
+        loss_config = loss_config.replace(pretrain_steps=2)
+        model_dir = self.get_temp_dir()
+        batch = fixed_batch(model_config)
+        frames = batch["video"].numpy()[:2].reshape(-1, *batch["video"].shape[2:])[:6]
+        labels = np.repeat(batch["label"].numpy()[:2], model_config.frames)[:6]
+        dataset = tf.data.Dataset.from_tensors(batch).repeat()
+        run = trainer.Trainer(model_config, loss_config, train_config.replace(total_steps=1),
+                              model_dir, log_stream=open(os.devnull, "w"))
+        run.set_content_prior_frames(frames, labels)
+        generator = run.models.generator
+        run.train(dataset)  # step 1 < pretrain_steps: still N(0, I)
+        self.assertAllEqual(generator.content_prior_mean.numpy(), np.zeros((6, 16)))
+        run.train_config = train_config.replace(total_steps=2)
+        run.train(dataset)  # step 2 ends pre-training: the posteriors of the frames
+        mean, log_var = generator.encode_content(frames, labels)
+        self.assertAllClose(generator.content_prior_mean, mean, atol=1e-6)
+        self.assertAllClose(generator.content_prior_log_var, log_var, atol=1e-6)
+        self.assertGreater(np.abs(mean.numpy()).max(), 1e-3)
+        resumed = trainer.Trainer(model_config, loss_config, train_config, model_dir,
+                                  log_stream=open(os.devnull, "w"))
+        resumed._checkpoint_manager()  # restores step 2, without the frames
+        self.assertAllClose(resumed.models.generator.content_prior_mean, mean, atol=1e-6)
+
+    def test_frames_come_from_the_training_split(self):
+        from tsvan_tf import datasets
+
+        model_config = ModelConfig.from_preset("synthetic", **TINY_MODEL).replace(
+            num_classes=8, content_prior="aggregate_posterior", content_prior_size=10)
+        data_dir = os.path.join(self.get_temp_dir(), "data")
+        datasets.prepare_dataset("synthetic", data_dir, progress=False, num_frames=4,
+                                 image_size=16, train_clips_per_class=1, test_clips_per_class=1)
+        frames, labels = trainer.content_prior_frames(data_dir, model_config)
+        self.assertEqual(frames.shape, (10, 16, 16, 3))
+        self.assertAllEqual(labels, np.repeat([0, 1, 2], 4)[:10])
+        self.assertBetween(float(frames.min()), -1.0, 1.0)
+        self.assertGreater(np.abs(frames[1] - frames[0]).max(), 0.01)  # a moving object
+        model_config = model_config.replace(content_prior_size=40)  # more than the 32 frames
+        frames, labels = trainer.content_prior_frames(data_dir, model_config)
+        self.assertAllEqual(frames[32:], frames[:8])
+        self.assertAllEqual(labels[32:], labels[:8])
+
+
 class ConfigCheckTest(testing.TestCase):
 
     def test_incompatible_model_dir_is_refused_and_kept(self):

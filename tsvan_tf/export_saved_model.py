@@ -55,7 +55,7 @@ def generate_any_length(generator, labels, content_noise, motion_noise):
     Returns:
         `(batch, steps + 1 - warmup_frames, res, res, 3)` in the generator's compute dtype.
     """
-    first = generator.decode_content(content_noise, labels)[0]
+    first = generator.decode_content(generator.content_code(content_noise), labels)[0]
     state = generator.motion_generator.initial_state(tf.shape(first)[0])
     second = generator.predict_frame(first, labels, motion_noise[:, 0], state)[0]
     steps = tf.shape(motion_noise)[1]

@@ -125,7 +125,7 @@ def _content_terms(models, videos, labels, draws, loss_config, with_discriminato
     if loss_config.content_cycle_weight:
         again, _ = models.generator.encode_content(out["x_p"], labels)
         terms["cycle"] = tf.reduce_mean(tf.square(
-            tf.cast(again, tf.float32) - tf.cast(draws["prior_content_noise"], tf.float32)))
+            tf.cast(again, tf.float32) - tf.cast(out["prior_code"], tf.float32)))
         shared = shared + loss_config.content_cycle_weight * terms["cycle"]
     roles = {"encoder": draws["content_kl_weight"] * kl + shared, "decoder": shared}
     if not with_discriminator:
@@ -347,6 +347,8 @@ class Trainer:
         self._gradient_functions = {}
         self._apply_functions = {}
         self.evaluator = None
+        self.content_prior_frames = None
+        self._encode_content = None
 
     # --- Construction ---
 
@@ -545,6 +547,8 @@ class Trainer:
                         with writer.as_default(step=step):
                             for name, value in values.items():
                                 tf.summary.scalar(name, value)
+                    if self._content_prior_due(step):
+                        self.refresh_content_prior()
                     if step % config.checkpoint_every == 0 or step == config.total_steps:
                         self._save(manager, step)
                     if step % config.sample_every == 0 or step == config.total_steps:
@@ -586,6 +590,40 @@ class Trainer:
         manager.save(checkpoint_number=step)
         if not self.is_chief:
             tf.io.gfile.rmtree(manager.directory)
+
+    # --- The aggregate-posterior content prior ---
+
+    def set_content_prior_frames(self, frames, labels):
+        """Gives the training frames whose content posteriors form the generator's
+        `"aggregate_posterior"` prior (see `ModelConfig.content_prior`).
+
+        Args:
+            frames: `(content_prior_size, res, res, 3)` float32 frames in [-1, 1].
+            labels: `(content_prior_size,)` their labels.
+        """
+        self.content_prior_frames = (np.asarray(frames, np.float32),
+                                     np.asarray(labels, np.int32))
+
+    def refresh_content_prior(self, chunk=256):
+        """Encodes the content-prior frames with the current E_c into the generator's prior.
+
+        The same frames and weights on every worker give the same prior everywhere.
+        """
+        generator = self.models.generator
+        if self._encode_content is None:
+            self._encode_content = tf.function(generator.encode_content)
+        frames, labels = self.content_prior_frames
+        parts = [self._encode_content(frames[i:i + chunk], labels[i:i + chunk])
+                 for i in range(0, len(frames), chunk)]
+        generator.set_content_prior(*(np.concatenate([p[k].numpy() for p in parts])
+                                      for k in range(2)))
+
+    def _content_prior_due(self, step):
+        """Refresh at the end of pre-training and before every checkpoint after it."""
+        config, pretrain = self.train_config, self.loss_config.pretrain_steps
+        return self.content_prior_frames is not None and step >= pretrain and (
+            step == pretrain or step % config.checkpoint_every == 0
+            or step == config.total_steps)
 
     # --- Samples ---
 
@@ -952,6 +990,8 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
     if classifier_dir:
         trainer.set_evaluator(_evaluator(classifier_dir, data_dir, manifest, model_config,
                                          train_config))
+    if model_config.content_prior == "aggregate_posterior":
+        trainer.set_content_prior_frames(*content_prior_frames(data_dir, model_config))
     restored = _latest_step(model_dir)
     dataset = datasets.load_clips(
         data_dir, split="train", frames=model_config.frames,
@@ -962,6 +1002,29 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
         seed=train_config.seed * 1_000_003 + restored)
     trainer.train(dataset)
     return trainer
+
+
+def content_prior_frames(data_dir, model_config):
+    """The frames behind the `"aggregate_posterior"` content prior.
+
+    Every frame of the first training clips in file order (so every worker reads the same
+    ones), cycled to `content_prior_size` frames.
+
+    Returns:
+        `(frames (content_prior_size, res, res, 3) float32, labels (content_prior_size,))`.
+    """
+    from tsvan_tf import datasets
+
+    size, frames_per_clip = model_config.content_prior_size, model_config.frames
+    batch = next(iter(datasets.load_clips(
+        data_dir, split="train", frames=frames_per_clip,
+        batch_size=-(-size // frames_per_clip), training=False,
+        image_size=model_config.resolution, drop_remainder=False)))
+    videos = batch["video"].numpy()
+    frames = videos.reshape(-1, *videos.shape[2:])
+    labels = np.repeat(batch["label"].numpy(), frames_per_clip)
+    index = np.arange(size) % len(frames)
+    return frames[index], labels[index]
 
 
 def _evaluator(classifier_dir, data_dir, manifest, model_config, train_config):

@@ -1,6 +1,8 @@
 """Tests of TwoStreamVAN: composition, generation, training forwards, saving, bad inputs."""
 
+import math
 import os
+import statistics
 import subprocess
 import sys
 
@@ -134,6 +136,46 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertAllCloseNumpy(out["content_log_var"], log_var)
         self.assertAllCloseNumpy(out["x_tilde"], model.decode_content(mean, labels)[0], atol=1e-5)
         self.assertAllCloseNumpy(out["x_p"], model.decode_content(content, labels)[0], atol=1e-5)
+
+    def test_aggregate_posterior_content_prior(self):
+        model = _tiny(content_prior="aggregate_posterior", content_prior_size=4, warmup_frames=0)
+        config = model.config
+        labels, content, motion = _inputs(config, batch=6, seed=5)
+        # Zero-initialised: N(0, I) with the first entry re-drawn.
+        code = keras.ops.convert_to_numpy(model.content_code(content))
+        self.assertAllCloseNumpy(code[:, 1:], content[:, 1:], atol=0, rtol=0)
+        rng = np.random.default_rng(6)
+        mean = rng.normal(size=(4, config.content_dim)).astype("float32")
+        log_var = rng.uniform(-3, 0, size=(4, config.content_dim)).astype("float32")
+        model.set_content_prior(mean, log_var)
+        normal, expected = statistics.NormalDist(), []
+        for row in content:  # the formula, one video at a time
+            position = normal.cdf(float(row[0])) * 4
+            index = min(int(math.floor(position)), 3)
+            noise = np.concatenate([[normal.inv_cdf(position - index)], row[1:]])
+            expected.append(mean[index] + np.exp(0.5 * log_var[index]) * noise)
+        self.assertAllCloseNumpy(model.content_code(content), np.array(expected), atol=1e-4)
+        first = model.generate(labels, content, motion)[:, 0]
+        self.assertAllCloseNumpy(first, model.decode_content(np.array(expected, "float32"),
+                                                             labels)[0], atol=1e-4)
+        out = model.content_forward(_videos(config, batch=6), labels, np.int32(0),
+                                    np.zeros_like(content), content)
+        self.assertAllCloseNumpy(out["prior_code"], np.array(expected), atol=1e-4)
+        # Every component is drawn, and the re-drawn entry is N(0, 1) whatever the component.
+        many = np.random.default_rng(7).normal(size=(4000, config.content_dim)).astype("float32")
+        codes = keras.ops.convert_to_numpy(model.content_code(many))
+        noise = (codes[:, None] - mean[None]) / np.exp(0.5 * log_var[None])
+        components = np.argmin(np.abs(noise[:, :, 1:] - many[:, None, 1:]).max(-1), axis=1)
+        self.assertAllEqual(np.bincount(components, minlength=4) > 800, [True] * 4)
+        redrawn = noise[np.arange(4000), components, 0]
+        for component in range(4):
+            values = redrawn[components == component]
+            self.assertLess(abs(values.mean()), 0.15)
+            self.assertAllClose(values.std(), 1.0, atol=0.15)
+        with self.assertRaisesRegex(ValueError, r"must have shape \(4, 8\)"):
+            model.set_content_prior(mean[:3], log_var)
+        with self.assertRaisesRegex(ValueError, "only content_prior='aggregate_posterior'"):
+            self.model.set_content_prior(mean, log_var)
 
     def test_prediction_forward_matches_a_manual_rollout(self):
         model = self.model

@@ -1,6 +1,9 @@
 """TwoStreamVAN: the two generator streams composed, with generation and training forwards."""
 
+import math
+
 import keras
+import numpy as np
 from keras import ops
 
 from tsvan_tf.config import ModelConfig
@@ -75,6 +78,13 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         self.motion_encoder = MotionEncoder(config, dtype=dtype, name="motion_encoder")
         self.motion_generator = MotionGenerator(config, single_stream=self.single_stream,
                                                 dtype=dtype, name="motion_generator")
+        if config.content_prior == "aggregate_posterior":
+            shape = (config.content_prior_size, config.content_dim)
+            # Zero means and log-variances: N(0, I) until `set_content_prior` fills them.
+            self.content_prior_mean = self.add_weight(
+                shape=shape, initializer="zeros", trainable=False, name="content_prior_mean")
+            self.content_prior_log_var = self.add_weight(
+                shape=shape, initializer="zeros", trainable=False, name="content_prior_log_var")
         self.built = True
 
     @classmethod
@@ -108,6 +118,60 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
     def motion_decoder_variables(self):
         """Trajectory FC, ConvLSTM, the joint Dense layers and G_m."""
         return self.motion_generator.trainable_variables
+
+    # --- The content prior ---
+
+    def content_code(self, content_noise):
+        """Maps N(0, I) content noise to a content code under `config.content_prior`.
+
+        With `"standard_normal"` the noise is the code. With `"aggregate_posterior"` the
+        first noise entry picks a mixture component `i` (its normal CDF value `u` gives
+        `i = floor(u * size)`), the fractional part of `u * size`, mapped back through the
+        inverse normal CDF, replaces that entry by an independent N(0, 1) draw, and the code is
+        `mean_i + exp(log_var_i / 2) * noise`. Deterministic given the noise.
+
+        Args:
+            content_noise: `(batch, content_dim)` N(0, I) noise.
+
+        Returns:
+            `(batch, content_dim)` content codes.
+        """
+        if self.config.content_prior == "standard_normal":
+            return content_noise
+        size = self.config.content_prior_size
+        noise = ops.cast(content_noise, self.content_prior_mean.dtype)
+        position = 0.5 * (1.0 + ops.erf(noise[:, 0] / math.sqrt(2.0))) * size
+        index = ops.clip(ops.cast(ops.floor(position), "int32"), 0, size - 1)
+        fraction = ops.clip(position - ops.cast(index, position.dtype), 1e-6, 1.0 - 1e-6)
+        first = math.sqrt(2.0) * ops.erfinv(2.0 * fraction - 1.0)
+        noise = ops.concatenate([first[:, None], noise[:, 1:]], axis=1)
+        mean = ops.take(self.content_prior_mean, index, axis=0)
+        log_var = ops.take(self.content_prior_log_var, index, axis=0)
+        return ops.cast(mean + ops.exp(0.5 * log_var) * noise, content_noise.dtype)
+
+    def set_content_prior(self, mean, log_var):
+        """Stores the `"aggregate_posterior"` mixture: the content posteriors of training frames.
+
+        Args:
+            mean, log_var: `(content_prior_size, content_dim)` arrays, E_c's posterior of
+                `content_prior_size` training frames (see `encode_content`).
+
+        Raises:
+            ValueError: the model's `content_prior` is not `"aggregate_posterior"`, or a shape
+                differs.
+        """
+        config = self.config
+        if config.content_prior != "aggregate_posterior":
+            raise ValueError(f"This model samples content from its {config.content_prior!r} "
+                             f"prior; only content_prior='aggregate_posterior' stores one.")
+        expected = (config.content_prior_size, config.content_dim)
+        for name, value in (("mean", mean), ("log_var", log_var)):
+            if tuple(np.shape(value)) != expected:
+                raise ValueError(f"`{name}` must have shape {expected} "
+                                 f"(content_prior_size, content_dim). Received: "
+                                 f"{name}.shape={tuple(np.shape(value))}")
+        self.content_prior_mean.assign(ops.cast(mean, self.content_prior_mean.dtype))
+        self.content_prior_log_var.assign(ops.cast(log_var, self.content_prior_log_var.dtype))
 
     # --- Building blocks (spec 3.3) ---
 
@@ -157,7 +221,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
 
         Args:
             labels: `(batch,)` integer class labels in `[0, num_classes)`.
-            content_noise: `(batch, content_dim)`, the content code (e.g. N(0, I)).
+            content_noise: `(batch, content_dim)` N(0, I), mapped to the content code by
+                `content_code`.
             motion_noise: `(batch, steps, motion_dim)` with `steps >= warmup_frames`; the video
                 has `steps + 1 - warmup_frames` frames (`config.motion_noise_steps` gives
                 `config.frames`).
@@ -176,7 +241,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
                 f"motion_noise.shape={tuple(motion_noise.shape)}"
             )
         self._check_labels(labels)
-        frames = [self.decode_content(content_noise, labels)[0]]
+        frames = [self.decode_content(self.content_code(content_noise), labels)[0]]
         state = self.motion_generator.initial_state(ops.shape(frames[0])[0])
         for step in range(steps):
             if step > 0:
@@ -199,23 +264,26 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             labels: `(batch,)` integer labels.
             frame_index: scalar int tensor in `[0, T - 2]`, the frame for the whole batch.
             content_noise: `(batch, content_dim)` N(0, I), reparameterises the posterior.
-            prior_noise: `(batch, content_dim)` N(0, I), the prior code of `x_p`.
+            prior_noise: `(batch, content_dim)` N(0, I), mapped by `content_code` to the
+                prior code of `x_p`.
             training: unused by the content stream (no BatchNorm); kept for a uniform API.
 
         Returns:
             A dict: `target` (the real frame `(batch, res, res, 3)`), `x_tilde` (its
-            reconstruction), `x_p` (the prior sample), `content_mean` and `content_log_var`
-            (`(batch, content_dim)`).
+            reconstruction), `x_p` (the prior sample), `prior_code` (its code),
+            `content_mean` and `content_log_var` (`(batch, content_dim)`).
         """
         del training
         self._check_videos(videos, minimum_frames=2)
         target = ops.take(videos, frame_index, axis=1)
         mean, log_var = self.content_encoder(target, labels)
         code = mean + ops.exp(0.5 * log_var) * ops.cast(content_noise, mean.dtype)
+        prior_code = self.content_code(prior_noise)
         return {
             "target": target,
             "x_tilde": self.decode_content(code, labels)[0],
-            "x_p": self.decode_content(prior_noise, labels)[0],
+            "x_p": self.decode_content(prior_code, labels)[0],
+            "prior_code": prior_code,
             "content_mean": mean,
             "content_log_var": log_var,
         }
