@@ -8,7 +8,8 @@ shift projected on the class's direction ("along", px per frame; the real clips 
 +1). `--data_dir` adds the real test clips as a first row (the quick start prepares them into
 `~/.cache/tsvan_tf/synthetic-v2-32px-16f-seed0`, or under `$TSVAN_TF_CACHE`).
 
-    python benchmarks/ablation_motion.py --data_dir=$HOME/.cache/tsvan_tf/synthetic-v2-32px-16f-seed0 \\
+    python benchmarks/ablation_motion.py \\
+        --data_dir=$HOME/.cache/tsvan_tf/synthetic-v2-32px-16f-seed0 \\
         runs/ablation/two_stream runs/ablation/no_joint runs/ablation/no_mask \\
         runs/ablation/single_stream
 """
@@ -18,11 +19,11 @@ import argparse
 import numpy as np
 
 from tsvan_tf import datasets
+from tsvan_tf.datasets.synthetic import TRANSLATION_DIRECTIONS
 from tsvan_tf.metrics.global_motion import frame_shifts
 from tsvan_tf.sampling import sample_videos
 from tsvan_tf.trained_model import load_trained_model
 
-DIRECTIONS = {"move_right": (1, 0), "move_left": (-1, 0), "move_up": (0, -1), "move_down": (0, 1)}
 
 
 def motion_columns(videos, labels, class_names):
@@ -36,7 +37,7 @@ def motion_columns(videos, labels, class_names):
     shifts = frame_shifts(videos)  # (N, T - 1, 2)
     speed = float(np.abs(shifts).sum(-1).mean())
     per_class = {}
-    for name, direction in DIRECTIONS.items():
+    for name, direction in TRANSLATION_DIRECTIONS.items():
         if name in class_names:
             chosen = shifts[np.asarray(labels) == class_names.index(name)]
             if len(chosen):
@@ -69,7 +70,7 @@ def main():
     parser.add_argument("--data_dir", default=None, help="A prepared dataset: adds its test clips.")
     args = parser.parse_args()
     print(f"{'run':<40} {'speed':>6} {'along':>7}   along per class "
-          f"({' / '.join(DIRECTIONS)})", flush=True)
+          f"({' / '.join(TRANSLATION_DIRECTIONS)})", flush=True)
     first = load_trained_model(args.model_dirs[0])
     if args.data_dir:
         videos, labels = _real_videos(args.data_dir, first.model_config.frames,

@@ -42,11 +42,11 @@ from tsvan_tf import datasets
 from tsvan_tf import losses
 from tsvan_tf import trainer
 from tsvan_tf.config import ModelConfig
+from tsvan_tf.datasets.synthetic import TRANSLATION_DIRECTIONS
 from tsvan_tf.models import TwoStreamVAN
 from tsvan_tf.trained_model import build_generator
 from tsvan_tf.trained_model import variables_trackable
 
-DIRECTIONS = {"move_right": (1, 0), "move_left": (-1, 0), "move_up": (0, -1), "move_down": (0, 1)}
 EVAL_TIMESTEP = 4
 
 
@@ -109,7 +109,8 @@ def main():
                      f"frames minus 2); received {args.train_timestep}")
     data_dir = trainer.prepare_synthetic(config, args.cache_dir)
     class_names = datasets.read_manifest(data_dir).class_names
-    tracked = [(class_names.index(n), np.array(d, float)) for n, d in DIRECTIONS.items()]
+    tracked = [(class_names.index(name), np.array(direction, float))
+               for name, direction in TRANSLATION_DIRECTIONS.items()]
 
     def clips(batch_size, seed):
         return datasets.load_clips(data_dir, split="train", frames=config.frames,

@@ -18,6 +18,9 @@ CLASS_NAMES = (
     "move_right", "move_left", "move_up", "move_down",
     "orbit_clockwise", "orbit_counterclockwise", "pulse", "shake",
 )
+# The translation classes' unit directions (x right, y down), per frame.
+TRANSLATION_DIRECTIONS = {"move_right": (1, 0), "move_left": (-1, 0), "move_up": (0, -1),
+                          "move_down": (0, 1)}
 SHAPES = ("circle", "square", "triangle", "diamond", "cross")
 COLOURS = (  # saturated RGB in [0, 1]
     (0.90, 0.15, 0.15), (0.15, 0.75, 0.20), (0.20, 0.35, 0.95),
@@ -177,11 +180,10 @@ def _trajectory(motion, start, radius, rng, num_frames, scale):
     phase = rng.uniform(0, 2 * np.pi)
     centres = np.repeat(start[None, :], num_frames, axis=0)
     radii = np.full(num_frames, radius)
-    directions = {"move_right": (1, 0), "move_left": (-1, 0), "move_up": (0, -1),
-                  "move_down": (0, 1)}
-    if motion in directions:
+    if motion in TRANSLATION_DIRECTIONS:
         speed = rng.uniform(*_SPEED_RANGE) * scale
-        centres = centres + speed * t[:, None] * np.asarray(directions[motion], np.float64)
+        direction = np.asarray(TRANSLATION_DIRECTIONS[motion], np.float64)
+        centres = centres + speed * t[:, None] * direction
     elif motion in ("orbit_clockwise", "orbit_counterclockwise"):
         orbit = rng.uniform(*_ORBIT_RADIUS_RANGE) * scale
         sign = 1.0 if motion == "orbit_clockwise" else -1.0  # image y points down
