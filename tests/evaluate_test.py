@@ -82,7 +82,12 @@ class EvaluateTest(testing.TestCase):
         self.assertGreaterEqual(metrics["classifier_frechet_distance"], 0.0)
         for name in self.manifest.class_names:
             self.assertIn(f"class_intra_entropy/{name}", metrics)
+            self.assertBetween(metrics[f"accuracy/{name}"], 0.0, 1.0)
             self.assertGreaterEqual(metrics[f"classifier_frechet_distance/{name}"], 0.0)
+        # A balanced sample: the overall accuracy is the mean of the per-class ones.
+        self.assertAllClose(
+            np.mean([metrics[f"accuracy/{name}"] for name in self.manifest.class_names]),
+            metrics["accuracy"])
         first = report["first_frame"]
         self.assertEqual(first["protocol"]["num_videos"], self.manifest.num_clips("test"))
         self.assertEqual(first["protocol"]["repetitions"], 1)

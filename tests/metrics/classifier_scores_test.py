@@ -29,6 +29,17 @@ def _reference(probabilities):
             "inter": _entropy_loop(mean), "class_intra": per_class}
 
 
+def _class_accuracy_loop(probabilities, labels):
+    """Per conditioning class, the share of its videos whose argmax is that class."""
+    k = len(probabilities[0])
+    result = []
+    for c in range(k):
+        rows = [row for row, label in zip(probabilities, labels) if label == c]
+        hits = [max(range(k), key=lambda j: row[j]) == c for row in rows]
+        result.append(sum(hits) / len(rows) if rows else float("nan"))
+    return result
+
+
 class ClassifierScoresTest(testing.TestCase):
 
     def test_distinct_one_hots(self):
@@ -40,6 +51,9 @@ class ClassifierScoresTest(testing.TestCase):
         self.assertAllClose(scores.class_intra_entropy(probabilities), np.zeros(k))
         self.assertEqual(scores.accuracy(probabilities, np.arange(k)), 1.0)
         self.assertEqual(scores.accuracy(probabilities, np.roll(np.arange(k), 1)), 0.0)
+        self.assertAllClose(scores.class_accuracy(probabilities, np.arange(k)), np.ones(k))
+        self.assertAllClose(scores.class_accuracy(probabilities, np.roll(np.arange(k), 1)),
+                            np.zeros(k))
 
     def test_identical_rows(self):
         row = np.array([0.7, 0.2, 0.1, 0.0])
@@ -65,6 +79,8 @@ class ClassifierScoresTest(testing.TestCase):
         self.assertAllClose(scores.intra_entropy(probabilities), h)
         self.assertAllClose(scores.inter_entropy(probabilities), math.log(2))
         self.assertAllClose(scores.accuracy(probabilities, [0, 0]), 0.5)
+        # Both videos conditioned on class 0, one classified as 0: class 1 has no video.
+        self.assertAllClose(scores.class_accuracy(probabilities, [0, 0]), [0.5, np.nan])
 
     def test_matches_loop_reference_on_random_softmaxes(self):
         rng = np.random.default_rng(0)
@@ -76,6 +92,9 @@ class ClassifierScoresTest(testing.TestCase):
         self.assertAllClose(scores.intra_entropy(probabilities), expected["intra"])
         self.assertAllClose(scores.inter_entropy(probabilities), expected["inter"])
         self.assertAllClose(scores.class_intra_entropy(probabilities), expected["class_intra"])
+        labels = rng.integers(0, 6, size=40)  # class 6 gets no video
+        self.assertAllClose(scores.class_accuracy(probabilities, labels),
+                            _class_accuracy_loop(probabilities.tolist(), labels.tolist()))
 
     def test_bad_inputs_raise(self):
         with self.assertRaisesRegex(ValueError, r"shape \(num_videos, num_classes\).*"
@@ -85,6 +104,10 @@ class ClassifierScoresTest(testing.TestCase):
             scores.intra_entropy(np.array([[2.0, -1.0]]))
         with self.assertRaisesRegex(ValueError, r"labels.shape=\(3,\)"):
             scores.accuracy(np.eye(2), [0, 1, 1])
+        with self.assertRaisesRegex(ValueError, r"labels.shape=\(3,\)"):
+            scores.class_accuracy(np.eye(2), [0, 1, 1])
+        with self.assertRaisesRegex(ValueError, r"labels in \[0, 2\).*from 0 to 2"):
+            scores.class_accuracy(np.eye(2), [0, 2])
 
 
 if __name__ == "__main__":

@@ -19,6 +19,18 @@ def _check_probabilities(probabilities):
     return p
 
 
+def _check_labels(labels, p):
+    """`labels` as an array, one integer in `[0, num_classes)` per row of `p`."""
+    labels = np.asarray(labels)
+    if labels.shape != p.shape[:1]:
+        raise ValueError(f"Expected one label per video, shape {p.shape[:1]}. "
+                         f"Received: labels.shape={labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= p.shape[1]):
+        raise ValueError(f"Expected labels in [0, {p.shape[1]}). Received: labels from "
+                         f"{labels.min()} to {labels.max()}")
+    return labels
+
+
 def _entropy(p):
     """Entropy of each row of `p` (0 log 0 = 0)."""
     logs = np.log(np.where(p > 0, p, 1.0))
@@ -73,8 +85,23 @@ def accuracy(probabilities, labels):
         A float in [0, 1].
     """
     p = _check_probabilities(probabilities)
-    labels = np.asarray(labels)
-    if labels.shape != p.shape[:1]:
-        raise ValueError(f"Expected one label per video, shape {p.shape[:1]}. "
-                         f"Received: labels.shape={labels.shape}")
+    labels = _check_labels(labels, p)
     return float(np.mean(p.argmax(axis=1) == labels))
+
+
+def class_accuracy(probabilities, labels):
+    """Per class c, the fraction of the videos *conditioned* on c that are classified as c.
+
+    Args:
+        probabilities: `(num_videos, num_classes)` softmax outputs.
+        labels: `(num_videos,)` integer labels in `[0, num_classes)`.
+
+    Returns:
+        `(num_classes,)` float64; NaN for a class that no video is conditioned on.
+    """
+    p = _check_probabilities(probabilities)
+    labels = _check_labels(labels, p)
+    counts = np.bincount(labels, minlength=p.shape[1])
+    hits = np.bincount(labels, weights=p.argmax(axis=1) == labels, minlength=p.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)

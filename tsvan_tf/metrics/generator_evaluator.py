@@ -16,6 +16,8 @@ def _scores(probabilities, features, labels, class_names, real=None):
         "intra_entropy": classifier_scores.intra_entropy(probabilities),
         "inter_entropy": classifier_scores.inter_entropy(probabilities),
     }
+    for name, value in zip(class_names, classifier_scores.class_accuracy(probabilities, labels)):
+        metrics[f"accuracy/{name}"] = None if np.isnan(value) else float(value)
     per_class = classifier_scores.class_intra_entropy(probabilities)
     for name, value in zip(class_names, per_class):
         metrics[f"class_intra_entropy/{name}"] = None if np.isnan(value) else float(value)
