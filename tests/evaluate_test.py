@@ -159,6 +159,14 @@ class EvaluateTest(testing.TestCase):
         self.assertEqual(missing.returncode, 1)
         self.assertIn("is not a training model_dir", missing.stderr)
         self.assertNotIn("Traceback", missing.stderr)
+        no_best = subprocess.run(
+            [sys.executable, "-m", "tsvan_tf.evaluate", f"--model_dir={self.model_dir}",
+             f"--classifier={self.classifier_dir}", "--best"],
+            capture_output=True, text=True, check=False)
+        self.assertEqual(no_best.returncode, 1)
+        self.assertIn("has no checkpoint yet (looked in", no_best.stderr)
+        self.assertIn("checkpoints_best); train it with --eval_every and --classifier",
+                      no_best.stderr)
 
 
 if __name__ == "__main__":
@@ -186,6 +194,12 @@ class TrainWithEvaluationTest(testing.TestCase):
         self.assertEqual(best["metrics"]["accuracy"], best["value"])
         loaded = load_trained_model(model_dir, best=True)
         self.assertEqual(loaded.step, best["step"])
+        report = evaluate_model_dir(model_dir, classifier_dir, 1, 0, 8, best=True)
+        self.assertEqual(report["model"]["checkpoint_step"], best["step"])
+        self.assertTrue(report["model"]["best"])
+        self.assertIn("checkpoints_best", report["model"]["checkpoint_path"])
+        self.assertAllClose(report["unconditional"]["metrics"]["accuracy"],
+                            best["metrics"]["accuracy"])
         tags = set()
         for path in tf.io.gfile.glob(os.path.join(model_dir, "tensorboard", "events.*")):
             for event in tf.compat.v1.train.summary_iterator(path):

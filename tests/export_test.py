@@ -269,6 +269,8 @@ class ExportTest(testing.TestCase):
             "unknown step": ([f"--model_dir={self.model_dir}", "--checkpoint=9"],
                              r"has no checkpoint at step 9; it has steps \[1, 2\]"),
             "no checkpoint": ([f"--model_dir={no_checkpoint}"], r"has no checkpoint yet"),
+            "no best checkpoint": ([f"--model_dir={self.model_dir}", "--best"],
+                                   r"has no checkpoint yet \(looked in .*checkpoints_best\)"),
         }
         for name, (flags, message) in cases.items():
             result = _run([sys.executable, "-m", "tsvan_tf.export",

@@ -1,5 +1,6 @@
 """End-to-end tests of `python -m tsvan_tf.generate`: each output file opened and checked."""
 
+import glob
 import os
 import shutil
 import subprocess
@@ -83,6 +84,32 @@ class GenerateCliTest(testing.TestCase):
             grids[step] = media.frame_strip_grid(videos[0]).astype(int)
         self.assertLessEqual(np.abs(image - grids[1]).max(), 1)
         self.assertGreater(np.abs(image - grids[2]).max(), 1)
+
+    def test_best_reads_checkpoints_best(self):
+        # A run whose best generator (by classifier accuracy) is step 1, the latest step 2.
+        model_dir = self.create_tempdir().full_path
+        shutil.copy(os.path.join(self.model_dir, "config.json"), model_dir)
+        shutil.copytree(os.path.join(self.model_dir, "checkpoints"),
+                        os.path.join(model_dir, "checkpoints"))
+        best_dir = os.path.join(model_dir, "checkpoints_best")
+        os.makedirs(best_dir)
+        for path in glob.glob(os.path.join(self.model_dir, "checkpoints", "ckpt-1.*")):
+            shutil.copy(path, best_dir)
+        with open(os.path.join(best_dir, "checkpoint"), "w") as f:  # the state file
+            f.write('model_checkpoint_path: "ckpt-1"\nall_model_checkpoint_paths: "ckpt-1"\n')
+        path, result = self._generate("best.png", "--label=jump", "--num=3", "--seed=4",
+                                      "--mode=fixed_content", "--best", model_dir=model_dir)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        self.assertIn("step 1", result.stderr)
+        videos = sampling.sample_videos(load_trained_model(self.model_dir, 1).generator,
+                                        [CLASS_NAMES.index("jump")], 3, 4, mode="fixed_content")
+        image = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        self.assertLessEqual(np.abs(image - media.frame_strip_grid(videos[0])).max(), 1)
+        _, result = self._generate("none-best.png", "--best")
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr, r"\nerror: .* has no checkpoint yet \(looked in "
+                                        r".*checkpoints_best\); train it with --eval_every and "
+                                        r"--classifier\.\n$")
 
     def test_mp4_of_one_label_with_more_frames(self):
         path, result = self._generate("one.mp4", "--label=2", "--num=2", "--frames=6")

@@ -32,6 +32,9 @@ flags.DEFINE_string("export_dir", None, "Base directory of the exported model (T
 flags.DEFINE_integer("version", None, "Version number (sub-directory name); default: the "
                      "checkpoint step, or one above the highest existing version if taken.")
 flags.DEFINE_integer("checkpoint", None, "Checkpoint step to export; default the latest.")
+flags.DEFINE_bool("best", False, "Use the best generator by classifier accuracy, kept in "
+                  "MODEL_DIR/checkpoints_best/ by training with --eval_every and --classifier, "
+                  "instead of the latest.")
 
 
 def main(argv):
@@ -42,7 +45,7 @@ def main(argv):
     from tsvan_tf.trained_model import load_trained_model
 
     try:
-        trained = load_trained_model(FLAGS.model_dir, step=FLAGS.checkpoint)
+        trained = load_trained_model(FLAGS.model_dir, step=FLAGS.checkpoint, best=FLAGS.best)
         path = export_saved_model(trained, FLAGS.export_dir, version=FLAGS.version)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -46,6 +46,9 @@ flags.DEFINE_enum("mode", "random", MODES, "How the videos' noises relate.")
 flags.DEFINE_integer("frames", None, "Frames per video; default the trained length.",
                      lower_bound=1)
 flags.DEFINE_integer("checkpoint", None, "Checkpoint step to use; default the latest.")
+flags.DEFINE_bool("best", False, "Use the best generator by classifier accuracy, kept in "
+                  "MODEL_DIR/checkpoints_best/ by training with --eval_every and --classifier, "
+                  "instead of the latest.")
 flags.DEFINE_integer("fps", 8, "Frames per second of .gif and .mp4 files.", lower_bound=1)
 flags.register_validator(
     "output", lambda path: path is None or os.path.splitext(path)[1].lower() in EXTENSIONS,
@@ -72,7 +75,7 @@ def main(argv):
     from tsvan_tf.trained_model import load_trained_model
 
     try:
-        trained = load_trained_model(FLAGS.model_dir, step=FLAGS.checkpoint)
+        trained = load_trained_model(FLAGS.model_dir, step=FLAGS.checkpoint, best=FLAGS.best)
         labels = (list(range(len(trained.class_names))) if FLAGS.label == "all"
                   else [trained.label_index(FLAGS.label)])
         videos = sampling.sample_videos(trained.generator, labels, FLAGS.num, FLAGS.seed,

@@ -23,7 +23,7 @@ def _test_clips(data_dir, classifier, batch_size):
 
 
 def evaluate_model_dir(model_dir, classifier_dir, num_per_class, seed, batch_size, step=None,
-                       data_dir=None, first_frame_repetitions=0, video_features=None,
+                       best=False, data_dir=None, first_frame_repetitions=0, video_features=None,
                        output=None, log_stream=None):
     """Scores a checkpoint of a training run and writes the report as JSON.
 
@@ -34,6 +34,8 @@ def evaluate_model_dir(model_dir, classifier_dir, num_per_class, seed, batch_siz
         seed: seeds the generated sample.
         batch_size: videos generated at once.
         step: the checkpoint step; None takes the latest.
+        best: read the best generator kept by training's `--eval_every` (`checkpoints_best/`)
+            instead of `checkpoints/`.
         data_dir: the real clips (test split) for the Frechet distances and the first-frame
             evaluation; None uses the classifier's dataset.
         first_frame_repetitions: continuations per test clip in the first-frame-conditioned
@@ -52,7 +54,7 @@ def evaluate_model_dir(model_dir, classifier_dir, num_per_class, seed, batch_siz
         ValueError: classes, frames or resolution that differ between the generator, the
             classifier and the data.
     """
-    trained = load_trained_model(model_dir, step=step)
+    trained = load_trained_model(model_dir, step=step, best=best)
     classifier = load_classifier(classifier_dir)
     classifier.check_compatible(trained.class_names, trained.model_config.frames,
                                 trained.model_config.resolution, model_dir)
@@ -68,7 +70,7 @@ def evaluate_model_dir(model_dir, classifier_dir, num_per_class, seed, batch_siz
                 **{f"{name}_protocol": p for name, (_, p) in (video_features or {}).items()}}
     report = {
         "model": {"model_dir": os.path.abspath(model_dir), "checkpoint_step": trained.step,
-                  "checkpoint_path": trained.checkpoint_path,
+                  "checkpoint_path": trained.checkpoint_path, "best": best,
                   "single_stream": trained.single_stream},
         "classifier": {"directory": os.path.abspath(classifier_dir),
                        "sha256": classifier.sha256, "step": classifier.step,
