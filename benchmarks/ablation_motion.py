@@ -25,7 +25,6 @@ from tsvan_tf.sampling import sample_videos
 from tsvan_tf.trained_model import load_trained_model
 
 
-
 def motion_columns(videos, labels, class_names):
     """Speed and along-direction shift of `videos` `(N, T, H, W, 3)` with class indices `labels`.
 

@@ -2,6 +2,10 @@
 
 from absl import logging
 
+BEST_CHECKPOINT_HELP = ("Use the best generator by classifier accuracy, kept in "
+                        "MODEL_DIR/checkpoints_best/ by training with --eval_every and "
+                        "--classifier, instead of the latest.")
+
 
 def quiet_library_logs(flag_values):
     """Hides INFO log lines unless `--verbosity` was given.

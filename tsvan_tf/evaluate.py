@@ -32,9 +32,7 @@ flags.DEFINE_integer("num_per_class", 900, "Generated videos per class (the pape
 flags.DEFINE_integer("seed", 0, "Seeds the generated sample (labels and noise).")
 flags.DEFINE_integer("batch_size", 90, "Videos generated and scored at once.", lower_bound=1)
 flags.DEFINE_integer("step", None, "The checkpoint step to evaluate (default: the latest).")
-flags.DEFINE_bool("best", False, "Use the best generator by classifier accuracy, kept in "
-                  "MODEL_DIR/checkpoints_best/ by training with --eval_every and --classifier, "
-                  "instead of the latest.")
+flags.DEFINE_bool("best", False, cli.BEST_CHECKPOINT_HELP)
 flags.DEFINE_string("data_dir", None, "Real clips (test split) for the Frechet distances; "
                     "default: the classifier's dataset.")
 flags.DEFINE_integer("first_frame_repetitions", 0, "Also run the first-frame-conditioned "

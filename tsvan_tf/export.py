@@ -32,9 +32,7 @@ flags.DEFINE_string("export_dir", None, "Base directory of the exported model (T
 flags.DEFINE_integer("version", None, "Version number (sub-directory name); default: the "
                      "checkpoint step, or one above the highest existing version if taken.")
 flags.DEFINE_integer("checkpoint", None, "Checkpoint step to export; default the latest.")
-flags.DEFINE_bool("best", False, "Use the best generator by classifier accuracy, kept in "
-                  "MODEL_DIR/checkpoints_best/ by training with --eval_every and --classifier, "
-                  "instead of the latest.")
+flags.DEFINE_bool("best", False, cli.BEST_CHECKPOINT_HELP)
 
 
 def main(argv):

@@ -46,9 +46,7 @@ flags.DEFINE_enum("mode", "random", MODES, "How the videos' noises relate.")
 flags.DEFINE_integer("frames", None, "Frames per video; default the trained length.",
                      lower_bound=1)
 flags.DEFINE_integer("checkpoint", None, "Checkpoint step to use; default the latest.")
-flags.DEFINE_bool("best", False, "Use the best generator by classifier accuracy, kept in "
-                  "MODEL_DIR/checkpoints_best/ by training with --eval_every and --classifier, "
-                  "instead of the latest.")
+flags.DEFINE_bool("best", False, cli.BEST_CHECKPOINT_HELP)
 flags.DEFINE_integer("fps", 8, "Frames per second of .gif and .mp4 files.", lower_bound=1)
 flags.register_validator(
     "output", lambda path: path is None or os.path.splitext(path)[1].lower() in EXTENSIONS,
