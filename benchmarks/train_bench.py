@@ -1,12 +1,15 @@
-"""Seconds per training step of each phase, graph vs XLA, with peak memory and data wait.
+"""Seconds per training step of each phase, per compilation mode, with peak memory and data wait.
 
 Runs each mode in its own process (so each peak RSS is its own). In each, a `Trainer` at a
 model preset (default: the paper's Weizmann model, 64x64, T=10, batch 16) trains on clips read
 by `load_clips` from the embedded synthetic dataset prepared at that resolution; every phase is
 forced in turn for `--steps` steps after `--warmup` untimed ones (tracing, XLA compilation).
+The modes: `graph` (no XLA), `fusion` (graph, with only the adaptive convolutions compiled by
+XLA: `--xla_fusion`, the trainer's default) and `xla` (the whole step: `--xla_phases`).
 
-    python benchmarks/train_bench.py                            # graph and XLA, every phase
+    python benchmarks/train_bench.py                            # every mode, every phase
     python benchmarks/train_bench.py --modes=xla --phases=content,prediction --steps=20
+    python benchmarks/train_bench.py --modes=fusion --threads=1,4   # 1 thread per op, 4 ops
 
 Prints, per mode and phase: the median seconds per step, the median seconds spent waiting for
 the next batch (the input pipeline runs ahead in tf.data's threads, so this is the part the step
@@ -23,10 +26,10 @@ import tempfile
 import time
 
 PHASES = ("pretrain", "content", "prediction", "video")
-MODES = ("graph", "xla")
+MODES = ("graph", "fusion", "xla")
 
 
-def _child(mode, preset, phases, steps, warmup, batch_size, cache_dir):
+def _child(mode, preset, phases, steps, warmup, batch_size, cache_dir, threads):
     """Measures every phase in this process and prints one JSON line per phase."""
     import numpy as np
 
@@ -39,8 +42,11 @@ def _child(mode, preset, phases, steps, warmup, batch_size, cache_dir):
     data_dir = trainer.prepare_synthetic(ModelConfig.from_preset(preset), cache_dir)
     manifest = datasets.read_manifest(data_dir)
     model_config = ModelConfig.from_preset(preset, num_classes=manifest.num_classes)
+    intra, inter = threads
     train_config = TrainConfig.from_preset(
-        preset, batch_size=batch_size, xla_phases=tuple(phases) if mode == "xla" else ())
+        preset, batch_size=batch_size, xla_phases=tuple(phases) if mode == "xla" else (),
+        xla_fusion=mode == "fusion", intra_op_threads=intra, inter_op_threads=inter)
+    trainer.configure_threads(train_config)
     run = trainer.Trainer(model_config, LossConfig.from_preset(preset), train_config,
                           tempfile.mkdtemp(prefix="train-bench-"),
                           log_stream=open(os.devnull, "w"))
@@ -77,6 +83,8 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--threads", default="0,0",
+                        help="intra_op_threads,inter_op_threads (0: TensorFlow's default)")
     parser.add_argument("--cache_dir", default=None,
                         help="where the synthetic dataset is prepared (default: the user cache)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -85,12 +93,20 @@ def main():
     unknown = sorted(set(phases) - set(PHASES)) + sorted(set(args.modes.split(",")) - set(MODES))
     if unknown:
         parser.error(f"unknown phases/modes {unknown}; phases are {PHASES}, modes {MODES}")
+    try:
+        threads = tuple(int(v) for v in args.threads.split(","))
+    except ValueError:
+        threads = ()
+    if len(threads) != 2 or min(threads) < 0:
+        parser.error(f"--threads takes two non-negative integers, intra,inter; got "
+                     f"{args.threads!r}")
     if args.child:
         _child(args.child, args.preset, phases, args.steps, args.warmup, args.batch_size,
-               args.cache_dir)
+               args.cache_dir, threads)
         return
     print(f"preset={args.preset} batch={args.batch_size} steps={args.steps} "
-          f"(after {args.warmup} warm-up), cpus={os.cpu_count()}")
+          f"(after {args.warmup} warm-up), cpus={os.cpu_count()}, threads (intra, inter)="
+          f"{threads}")
     print(f"{'mode':6} {'phase':11} {'s/step':>8} {'data wait':>10} {'first step':>11} "
           f"{'peak RSS':>9}")
     for mode in args.modes.split(","):

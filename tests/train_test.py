@@ -67,6 +67,8 @@ class TrainCliTest(testing.TestCase):
         with open(os.path.join(model_dir, "config.json")) as f:
             config = json.load(f)
         self.assertEqual(config["model"]["resolution"], 16)
+        # smoke.cfg's thread pools reach TensorFlow (set before its first op).
+        self.assertIn("TensorFlow threads: 1 per op, 2 ops at once", result.stderr)
         self.assertEqual(config["model"]["num_classes"], len(config["class_names"]))
         checkpoints = pathlib.Path(model_dir, "checkpoints")
         self.assertTrue((checkpoints / "ckpt-6.index").exists(), os.listdir(checkpoints))

@@ -193,6 +193,17 @@ class TrainerStepTest(testing.TestCase):
             groups = set(trainer.PHASES[phase].optimizers.values())
             self.assertFalse(content & self._group_variables(groups), phase)
 
+    def test_thread_pools_cannot_change_once_tensorflow_runs(self):
+        current = tf.config.threading.get_inter_op_parallelism_threads()
+        _, _, unset = tiny_configs()
+        trainer.configure_threads(unset)  # 0: keep TensorFlow's choice
+        self.assertEqual(tf.config.threading.get_inter_op_parallelism_threads(), current)
+        _, _, other = tiny_configs(inter_op_threads=current + 3)
+        with self.assertRaisesRegex(trainer.TrainingError,
+                                    rf"inter_op_threads={current + 3} cannot be applied.*"
+                                    r"before the process runs any TensorFlow op"):
+            trainer.configure_threads(other)
+
     def test_nan_guard_stops_before_changing_weights(self):
         everything = self.trainer.models.generator.trainable_variables
         before = _snapshot(everything)

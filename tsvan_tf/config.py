@@ -466,11 +466,18 @@ class TrainConfig(_Config):
             (`MultiWorkerMirroredStrategy` reading `TF_CONFIG`).
         mixed_precision: `"float32"`, `"mixed_float16"` (with loss scaling) or
             `"mixed_bfloat16"`.
-        xla_phases: the phases whose per-replica step is compiled with XLA. On 2 CPU cores XLA
-            makes the content and prediction steps 2-4x faster but the video step slower and
-            minutes longer to compile, hence the default; on a GPU list all four. Under several
-            replicas with `sync_batch_norm` XLA is off (it cannot run the cross-replica
-            reduction of the BatchNorm statistics).
+        xla_phases: the phases whose per-replica step is compiled whole with XLA. None by
+            default: on a CPU, TensorFlow's oneDNN convolutions are faster than XLA's and
+            `xla_fusion` gives the fusion XLA's loops (benchmarks/train_bench.py: 1.2-1.4x
+            faster steps, half the start-up, less memory); on a GPU list all four. Under
+            several replicas with `sync_batch_norm` XLA is off (it cannot run the
+            cross-replica reduction of the BatchNorm statistics).
+        xla_fusion: in the phases not in `xla_phases`, compile the fusion's adaptive
+            convolutions alone with XLA (`adaptive_conv_ops.compiled_with_xla`); the
+            convolutions around them keep TensorFlow's oneDNN kernels.
+        intra_op_threads, inter_op_threads: TensorFlow's thread pools: threads one op may use,
+            and ops run at once; 0 keeps TensorFlow's choice (one per core each). Applied when
+            training starts, so they must be set before the process has run a TensorFlow op.
         sync_batch_norm: BatchNorm statistics over the global batch under several replicas
             (the original's single-GPU semantics); False keeps per-replica statistics.
         checkpoint_every: steps between checkpoints (one is also written at the end).
@@ -497,7 +504,10 @@ class TrainConfig(_Config):
     weight_decay: float = 1e-5
     strategy: str = "default"
     mixed_precision: str = "float32"
-    xla_phases: tuple = ("pretrain", "content", "prediction")
+    xla_phases: tuple = ()
+    xla_fusion: bool = True
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
     sync_batch_norm: bool = True
     checkpoint_every: int = 10_000
     keep_checkpoints: int = 3
@@ -527,7 +537,8 @@ class TrainConfig(_Config):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 _fail(f"`{name}` must be a positive integer.", **{name: value})
-        for name in ("seed", "frame_stride", "max_frame_stride", "eval_every"):
+        for name in ("seed", "frame_stride", "max_frame_stride", "eval_every",
+                     "intra_op_threads", "inter_op_threads"):
             value = getattr(self, name)
             if not _is_int(value) or value < 0:
                 _fail(f"`{name}` must be a non-negative integer.", **{name: value})
@@ -553,3 +564,6 @@ class TrainConfig(_Config):
         if self.max_frame_stride and self.max_frame_stride < max(self.frame_stride, 1):
             _fail("`max_frame_stride` must be 0 (fixed stride) or >= `frame_stride`.",
                   frame_stride=self.frame_stride, max_frame_stride=self.max_frame_stride)
+        for name in ("xla_fusion", "sync_batch_norm"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(f"`{name}` must be a bool.", **{name: getattr(self, name)})

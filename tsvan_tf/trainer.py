@@ -34,6 +34,7 @@ import tensorflow as tf
 from tsvan_tf import losses
 from tsvan_tf import media
 from tsvan_tf import schedules
+from tsvan_tf.layers.adaptive_conv_ops import compiled_with_xla
 from tsvan_tf.models import ImageDiscriminator
 from tsvan_tf.models import SingleStreamVAN
 from tsvan_tf.models import TwoStreamVAN
@@ -314,6 +315,7 @@ class Trainer:
         self.model_dir = model_dir
         self.single_stream = single_stream
         self.log_stream = log_stream or sys.stderr
+        configure_threads(train_config)
         if train_config.mixed_precision != "float32":
             keras.mixed_precision.set_global_policy(train_config.mixed_precision)
         self.strategy = strategy or create_strategy(train_config.strategy)
@@ -417,8 +419,12 @@ class Trainer:
     def _gradient_function(self, phase_name):
         if phase_name not in self._gradient_functions:
             phase = PHASES[phase_name]
-            replica_fn = lambda videos, labels, draws: self._replica_gradients(  # noqa: E731
-                phase, videos, labels, draws)
+            fusion_xla = self.train_config.xla_fusion and phase_name not in self.xla_phases
+
+            def replica_fn(videos, labels, draws):
+                with compiled_with_xla(fusion_xla):
+                    return self._replica_gradients(phase, videos, labels, draws)
+
             if phase_name in self.xla_phases:
                 compiled = tf.function(replica_fn, jit_compile=True)
 
@@ -524,7 +530,11 @@ class Trainer:
             return start
         self._print(f"{'Resuming' if start else 'Starting'} training at step {start} of "
                     f"{config.total_steps} on {self.num_replicas} replica(s), XLA for "
-                    f"{sorted(self.xla_phases) or 'no phase'}, model_dir={self.model_dir}")
+                    f"{sorted(self.xla_phases) or 'no phase'}"
+                    f"{' (and the fusion)' if config.xla_fusion else ''}, TensorFlow threads: "
+                    f"{_pool_size(tf.config.threading.get_intra_op_parallelism_threads())} "
+                    f"per op, {_pool_size(tf.config.threading.get_inter_op_parallelism_threads())}"
+                    f" ops at once, model_dir={self.model_dir}")
         loss_log = LossLog(os.path.join(self.model_dir, LOSS_LOG_FILE), self.is_chief)
         loss_log.truncate_after(start)
         writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "tensorboard")) \
@@ -807,6 +817,36 @@ def _synchronized_moments(layer, inputs, mask):
     return tf.cast(mean, inputs.dtype), tf.cast(variance, inputs.dtype)
 
 
+def configure_threads(train_config):
+    """Sets TensorFlow's intra- and inter-op thread pools from `train_config` (0: keep).
+
+    Raises:
+        TrainingError: TensorFlow already runs with other pool sizes in this process (they can
+            only be set before its first op).
+    """
+    threading = tf.config.threading
+    for name, value, get, set_ in (
+            ("intra_op_threads", train_config.intra_op_threads,
+             threading.get_intra_op_parallelism_threads,
+             threading.set_intra_op_parallelism_threads),
+            ("inter_op_threads", train_config.inter_op_threads,
+             threading.get_inter_op_parallelism_threads,
+             threading.set_inter_op_parallelism_threads)):
+        if not value or get() == value:
+            continue
+        try:
+            set_(value)
+        except RuntimeError as error:
+            raise TrainingError(
+                f"{name}={value} cannot be applied: TensorFlow has already started in this "
+                f"process with {get() or 'its default'} ({error}). Set it before the process "
+                f"runs any TensorFlow op (the train CLI does), or leave it at 0.") from None
+
+
+def _pool_size(threads):
+    return threads or "default"
+
+
 def create_strategy(name):
     """The `tf.distribute` strategy named by `TrainConfig.strategy`."""
     if name == "default":
@@ -973,6 +1013,7 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
     """
     from tsvan_tf import datasets
 
+    configure_threads(train_config)
     strategy = create_strategy(train_config.strategy)
     if data_dir is None:
         data_dir = prepare_synthetic(model_config, cache_dir, seed=0,

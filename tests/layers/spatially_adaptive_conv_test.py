@@ -9,6 +9,7 @@ from tests.layers import reference
 from tests.layers.gradients import gradients
 from tsvan_tf import testing
 from tsvan_tf.layers import SpatiallyAdaptiveConv
+from tsvan_tf.layers.adaptive_conv_ops import compiled_with_xla
 
 
 def _random(shape, seed):
@@ -88,6 +89,53 @@ class SpatiallyAdaptiveConvTest(testing.TestCase):
         ref_f, ref_k = reference.adaptive_conv_gradients(features, kernels, n, padding, upstream)
         self.assertAllCloseNumpy(d_f, ref_f, atol=1e-4, rtol=1e-5)
         self.assertAllCloseNumpy(d_k, ref_k, atol=1e-4, rtol=1e-5)
+
+    @parameterized.named_parameters(("replicate", "replicate"), ("zeros", "zeros"))
+    def test_compiled_with_xla_matches_reference(self, padding):
+        # The trainer's default on a CPU: the op alone XLA-compiled inside a plain graph
+        # (TensorFlow), forward and hand-written backward; on JAX the context changes nothing.
+        n = 5
+        features = _random((2, 7, 6, 3), 20)
+        vertical = _random((2, 7, 6, n), 21)
+        horizontal = _random((2, 7, 6, n), 22)
+        upstream = _random((2, 7, 6, 3), 23)
+        layer = SpatiallyAdaptiveConv(n, "separable", padding)
+
+        def loss(f, v, h):
+            with compiled_with_xla():
+                return ops.sum(layer([f, v, h]) * upstream)
+
+        full = reference.separable_to_full(vertical, horizontal)
+        expected = reference.adaptive_conv(features, full, n, padding)
+        ref_f, ref_k = reference.adaptive_conv_gradients(features, full, n, padding, upstream)
+        ref_v, ref_h = reference.separable_kernel_gradients(ref_k, vertical, horizontal)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            @tf.function
+            def forward_and_gradients(f, v, h):
+                with tf.GradientTape() as tape:
+                    tape.watch([f, v, h])
+                    with compiled_with_xla():
+                        output = layer([f, v, h])
+                    value = tf.reduce_sum(output * upstream)
+                return [output, *tape.gradient(value, [f, v, h])]
+
+            args = [tf.constant(x) for x in (features, vertical, horizontal)]
+            graph = forward_and_gradients.get_concrete_function(*args).graph
+            compiled = [op for op in graph.get_operations()
+                        if op.type in ("PartitionedCall", "StatefulPartitionedCall")
+                        and op.node_def.attr["_XlaMustCompile"].b]
+            self.assertNotEmpty(compiled, "the op was not traced as an XLA-compiled function")
+            output, d_f, d_v, d_h = forward_and_gradients(*args)
+        else:
+            with compiled_with_xla():
+                output = layer([features, vertical, horizontal])
+            d_f, d_v, d_h = gradients(loss, [features, vertical, horizontal])
+        self.assertAllCloseNumpy(output, expected, atol=1e-5, rtol=1e-5)
+        self.assertAllCloseNumpy(d_f, ref_f, atol=1e-4, rtol=1e-5)
+        self.assertAllCloseNumpy(d_v, ref_v, atol=1e-4, rtol=1e-5)
+        self.assertAllCloseNumpy(d_h, ref_h, atol=1e-4, rtol=1e-5)
 
     @parameterized.named_parameters(("replicate", "replicate"), ("zeros", "zeros"))
     def test_identity_kernel_returns_input(self, padding):

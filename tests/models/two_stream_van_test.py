@@ -177,6 +177,26 @@ class TwoStreamVANTest(testing.TestCase):
         with self.assertRaisesRegex(ValueError, "only content_prior='aggregate_posterior'"):
             self.model.set_content_prior(mean, log_var)
 
+    def test_predict_frames_matches_separate_calls_in_training_mode(self):
+        # The codes share the motion state's layers in one batch, but G_m's BatchNorm must
+        # still see each code's batch alone (training mode uses batch statistics).
+        model = self.model
+        config = model.config
+        videos = _videos(config)
+        labels, _, motion = _inputs(config)
+        state = model.observe_motion(videos[:, 0], videos[:, 1],
+                                     model.motion_generator.initial_state(2), training=True)
+        codes = [motion[:, 0], 3.0 * motion[:, 1]]
+        together = model.predict_frames(videos[:, 1], labels, codes, state, training=True)
+        for code, (frame, features) in zip(codes, together):
+            expected, expected_features = model.predict_frame(videos[:, 1], labels, code, state,
+                                                              training=True)
+            self.assertAllCloseNumpy(frame, expected, atol=1e-5)
+            for got, want in zip(features, expected_features):
+                self.assertAllCloseNumpy(got, want, atol=1e-5)
+        self.assertGreater(float(np.abs(keras.ops.convert_to_numpy(
+            together[0][0] - together[1][0])).max()), 1e-3)
+
     def test_prediction_forward_matches_a_manual_rollout(self):
         model = self.model
         config = model.config

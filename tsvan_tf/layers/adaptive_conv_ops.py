@@ -5,8 +5,17 @@ a sum of `n^2` shifted slices of the padded features, each times its per-pixel t
 fuses it into one pass. The gradient is written by hand (`keras.ops.custom_gradient`) as two more
 shifted-slice sums, so neither pass keeps `n^2` feature-sized temporaries alive (automatic
 differentiation of the forward kept up to five padded partial sums at once under XLA).
+
+On the TensorFlow backend, `compiled_with_xla()` makes the op trace as its own XLA-compiled
+function inside an otherwise uncompiled graph: the fusion gets XLA's one-pass loops while the
+convolutions around it keep TensorFlow's oneDNN kernels (the trainer's default on a CPU).
 """
 
+import contextlib
+import functools
+import threading
+
+import keras
 import numpy as np
 from keras import ops
 
@@ -89,6 +98,27 @@ def _full_kernels(kernel_mode, kernels, n):
     return ops.reshape(outer, (shape[0], shape[1], shape[2], n * n))
 
 
+_xla_scope = threading.local()
+
+
+@contextlib.contextmanager
+def compiled_with_xla(enabled=True):
+    """While active (at trace time), `adaptive_conv` runs as an XLA-compiled `tf.function`.
+
+    Only on the TensorFlow backend; elsewhere, or inside a function that is already compiled
+    whole, it changes nothing. Forward and backward (the hand-written gradient) are compiled.
+
+    Args:
+        enabled: False makes the context a no-op, so callers can pass a setting through.
+    """
+    previous = getattr(_xla_scope, "enabled", False)
+    _xla_scope.enabled = bool(enabled)
+    try:
+        yield
+    finally:
+        _xla_scope.enabled = previous
+
+
 def adaptive_conv(features, kernels, kernel_mode, kernel_size, padding):
     """Correlates each pixel's neighbourhood with its own kernel, shared by all channels.
 
@@ -104,6 +134,21 @@ def adaptive_conv(features, kernels, kernel_mode, kernel_size, padding):
         `(B, H, W, C)`: `out[b,y,x,c] = sum_ij P[b,y+i,x+j,c] * K_ij[b,y,x]` where `P` is the
         features padded by `n // 2` and `K_ij` the tap weight (`V_i * H_j` when separable).
     """
+    if getattr(_xla_scope, "enabled", False) and keras.backend.backend() == "tensorflow":
+        return _xla_compiled_op(kernel_mode, kernel_size, padding)(features, *kernels)
+    return _adaptive_conv_op(kernel_mode, kernel_size, padding)(features, *kernels)
+
+
+@functools.lru_cache(maxsize=None)
+def _xla_compiled_op(kernel_mode, kernel_size, padding):
+    """The op as a `tf.function(jit_compile=True)`, one per kernel setting."""
+    import tensorflow as tf  # Only reached on the TensorFlow backend.
+
+    return tf.function(_adaptive_conv_op(kernel_mode, kernel_size, padding), jit_compile=True)
+
+
+def _adaptive_conv_op(kernel_mode, kernel_size, padding):
+    """The custom-gradient function `op(features, *kernels)` that `adaptive_conv` applies."""
     n = kernel_size
     r = n // 2
     taps = [(i, j, i * n + j) for i in range(n) for j in range(n)]
@@ -147,4 +192,4 @@ def adaptive_conv(features, kernels, kernel_mode, kernel_size, padding):
 
         return output, grad
 
-    return op(features, *kernels)
+    return op

@@ -44,9 +44,6 @@ class SingleStreamVAN(TwoStreamVAN):
                           dtype=features.dtype)
         return self.content_generator.decode(ops.concatenate([features, zeros], axis=-1))
 
-    def predict_frame(self, previous, labels, motion_code, state, training=False):
-        mean, _ = self.content_encoder(previous, labels)
-        hidden, features = self.content_generator.content_state(mean, labels)
-        motion = self.motion_generator.motion_state(motion_code, labels, hidden, state)
+    def decode_motion(self, features, motion_state, training=False):
         return self.content_generator.decode(
-            ops.concatenate([features, ops.cast(motion, features.dtype)], axis=-1))
+            ops.concatenate([features, ops.cast(motion_state, features.dtype)], axis=-1))

@@ -198,9 +198,43 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             `(frame, scale_features)`: the next frame and G_c's fused maps below full
             resolution, coarse to fine.
         """
+        return self.predict_frames(previous, labels, [motion_code], state, training)[0]
+
+    def predict_frames(self, previous, labels, motion_codes, state, training=False):
+        """`predict_frame` for several motion codes from the same frame and history.
+
+        The content is encoded once, and the motion state's layers (trajectory FC, ConvLSTM
+        step, joint product; none normalises) run once on all codes stacked on the batch axis,
+        which gives each weight one gradient instead of a sum of several. G_m runs per code,
+        so its BatchNorm statistics stay those of separate calls.
+
+        Args:
+            previous, labels, state, training: as `predict_frame`.
+            motion_codes: a list of `(batch, motion_dim)` codes.
+
+        Returns:
+            One `(frame, scale_features)` per code, as `predict_frame`.
+        """
         mean, _ = self.content_encoder(previous, labels)
         hidden, features = self.content_generator.content_state(mean, labels)
-        motion = self.motion_generator(motion_code, labels, hidden, state, training=training)
+        count = len(motion_codes)
+        if count == 1:
+            motion_states = [self.motion_generator.motion_state(motion_codes[0], labels, hidden,
+                                                                state)]
+        else:
+            stacked = lambda x: ops.concatenate([x] * count, axis=0)  # noqa: E731
+            motion_states = ops.split(self.motion_generator.motion_state(
+                ops.concatenate(motion_codes, axis=0), stacked(labels), stacked(hidden),
+                [stacked(s) for s in state]), count, axis=0)
+        return [self.decode_motion(features, s, training) for s in motion_states]
+
+    def decode_motion(self, features, motion_state, training=False):
+        """G_c's decoding of the content state `F`, fused with G_m's kernels of `S`.
+
+        Returns:
+            `(frame, scale_features)`, as `predict_frame`.
+        """
+        motion = self.motion_generator.kernels(motion_state, training=training)
         return self.content_generator.decode(features, motion)
 
     def observe_motion(self, previous, current, state, training=False):
@@ -327,8 +361,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         code = mean + ops.exp(0.5 * log_var) * ops.cast(motion_noise, mean.dtype)
         previous = ops.take(videos, timestep - 1, axis=1)
         target = ops.take(videos, timestep, axis=1)
-        x_tilde, tilde_features = self.predict_frame(previous, labels, code, state, training)
-        x_p, _ = self.predict_frame(previous, labels, prior_motion_noise, state, training)
+        (x_tilde, tilde_features), (x_p, _) = self.predict_frames(
+            previous, labels, [code, prior_motion_noise], state, training)
         target_mean, _ = self.content_encoder(target, labels)
         target_decoding, target_features = self.decode_content(target_mean, labels)
         return {
