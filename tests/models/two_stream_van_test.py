@@ -249,6 +249,38 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertFalse(np.array_equal(keras.ops.convert_to_numpy(free["video_p"][:, 1:]),
                                         keras.ops.convert_to_numpy(out["video_p"][:, 1:])))
 
+    def test_video_forward_matches_per_pass_rollouts_in_training_mode(self):
+        # The two passes share batched layers; every BatchNorm must still see one pass alone.
+        model = self.model
+        config = model.config
+        time = config.frames
+        videos = _videos(config)
+        labels, _, motion = _inputs(config, steps=time - 1)
+        prior = np.flip(motion, axis=1).copy()
+        content_coins = np.array([[True, False, True], [False, True, False]])[:, :time - 1]
+        history_coins = np.array([[False, True, False], [True, False, True]])[:, :time - 1]
+        out = model.video_forward(videos, labels, motion, prior, content_coins, history_coins,
+                                  training=True)
+        encoded = [model.motion_encoder((videos[:, s] - videos[:, s + 1]) * config.diff_scale,
+                                        labels, training=True) for s in range(time - 1)]
+        posterior = np.stack([keras.ops.convert_to_numpy(mean + keras.ops.exp(0.5 * log_var)
+                                                         * motion[:, s])
+                              for s, (_, mean, log_var) in enumerate(encoded)], axis=1)
+        first = model.decode_content(model.encode_content(videos[:, 0], labels)[0], labels)[0]
+        for row, (codes, key) in enumerate(((posterior, "video_tilde"), (prior, "video_p"))):
+            frames, state = [first], model.motion_generator.initial_state(2)
+            for step in range(time - 1):
+                if step > 0:
+                    observed = encoded[step - 1][0] if history_coins[row, step] else \
+                        model.motion_encoder.motion_map(
+                            (frames[-2] - frames[-1]) * config.diff_scale, training=True)
+                    state = model.motion_generator.update_history(observed, state)
+                source = videos[:, step] if content_coins[row, step] else frames[-1]
+                frames.append(model.predict_frame(source, labels, codes[:, step], state,
+                                                  training=True)[0])
+            self.assertAllCloseNumpy(out[key], np.stack(
+                [keras.ops.convert_to_numpy(f) for f in frames], axis=1), atol=1e-4)
+
     def test_bad_inputs_raise(self):
         model = self.model
         labels, content, motion = _inputs(model.config)

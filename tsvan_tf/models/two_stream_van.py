@@ -14,6 +14,16 @@ from tsvan_tf.models.motion_encoder import MotionEncoder
 from tsvan_tf.models.motion_generator import MotionGenerator
 
 
+def _stack(tensors):
+    """Concatenates on the batch axis (one tensor passes through)."""
+    return tensors[0] if len(tensors) == 1 else ops.concatenate(tensors, axis=0)
+
+
+def _unstack(tensor, count):
+    """Splits the batch axis into `count` equal parts (the inverse of `_stack`)."""
+    return [tensor] if count == 1 else ops.split(tensor, count, axis=0)
+
+
 def _check_shape(name, tensor, expected):
     """Raises if `tensor`'s static shape disagrees with `expected` (None = any)."""
     shape = tuple(tensor.shape)
@@ -218,15 +228,11 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         mean, _ = self.content_encoder(previous, labels)
         hidden, features = self.content_generator.content_state(mean, labels)
         count = len(motion_codes)
-        if count == 1:
-            motion_states = [self.motion_generator.motion_state(motion_codes[0], labels, hidden,
-                                                                state)]
-        else:
-            stacked = lambda x: ops.concatenate([x] * count, axis=0)  # noqa: E731
-            motion_states = ops.split(self.motion_generator.motion_state(
-                ops.concatenate(motion_codes, axis=0), stacked(labels), stacked(hidden),
-                [stacked(s) for s in state]), count, axis=0)
-        return [self.decode_motion(features, s, training) for s in motion_states]
+        motion_states = self.motion_generator.motion_state(
+            _stack(motion_codes), _stack([labels] * count), _stack([hidden] * count),
+            [_stack([s] * count) for s in state])
+        return [self.decode_motion(features, s, training)
+                for s in _unstack(motion_states, count)]
 
     def decode_motion(self, features, motion_state, training=False):
         """G_c's decoding of the content state `F`, fused with G_m's kernels of `S`.
@@ -414,23 +420,36 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         posterior = means + ops.exp(0.5 * log_vars) * ops.cast(motion_noise, means.dtype)
         first_mean, _ = self.content_encoder(videos[:, 0], labels)
         first = self.decode_content(first_mean, labels)[0]
-        passes = []
-        for row, codes in enumerate((posterior, prior_motion_noise)):
-            frames, features = [first], []
-            state = self.motion_generator.initial_state(ops.shape(videos)[0])
-            for step in range(time - 1):
-                if step > 0:
+        # The two passes advance side by side: the layers without BatchNorm (the ConvLSTM, E_c,
+        # the content head, the motion state) run once on both passes stacked on the batch axis;
+        # E_m and G_m, which normalise, run per pass.
+        codes = (posterior, prior_motion_noise)
+        both_labels = _stack([labels, labels])
+        frames, tilde_features = ([first], [first]), []
+        state = self.motion_generator.initial_state(2 * ops.shape(videos)[0])
+        for step in range(time - 1):
+            if step > 0:
+                observed = []
+                for row in range(2):
                     generated = self.motion_encoder.motion_map(
-                        (frames[-2] - frames[-1]) * self.config.diff_scale, training=training)
-                    observed = ops.where(history_coins[row, step], maps[step - 1], generated)
-                    state = self.motion_generator.update_history(observed, state)
-                source = ops.where(content_coins[row, step], videos[:, step], frames[-1])
-                frame, scale_features = self.predict_frame(source, labels, codes[:, step],
-                                                           state, training)
-                frames.append(frame)
-                features.append(scale_features)
-            passes.append((ops.stack(frames, axis=1), features))
-        (video_tilde, tilde_features), (video_p, _) = passes
+                        (frames[row][-2] - frames[row][-1]) * self.config.diff_scale,
+                        training=training)
+                    observed.append(ops.where(history_coins[row, step], maps[step - 1],
+                                              generated))
+                state = self.motion_generator.update_history(_stack(observed), state)
+            sources = [ops.where(content_coins[row, step], videos[:, step], frames[row][-1])
+                       for row in range(2)]
+            mean, _ = self.content_encoder(_stack(sources), both_labels)
+            hidden, features = self.content_generator.content_state(mean, both_labels)
+            motion_states = self.motion_generator.motion_state(
+                _stack([code[:, step] for code in codes]), both_labels, hidden, state)
+            for row, (content, motion) in enumerate(zip(_unstack(features, 2),
+                                                        _unstack(motion_states, 2))):
+                frame, scale_features = self.decode_motion(content, motion, training)
+                frames[row].append(frame)
+                if row == 0:
+                    tilde_features.append(scale_features)
+        video_tilde, video_p = (ops.stack(f, axis=1) for f in frames)
         targets = ops.reshape(videos[:, 1:], (-1, *tuple(videos.shape[2:])))
         target_labels = ops.reshape(
             ops.repeat(ops.expand_dims(labels, 1), time - 1, axis=1), (-1,))
