@@ -468,7 +468,7 @@ class TrainConfig(_Config):
             `"mixed_bfloat16"`.
         xla_phases: the phases whose per-replica step is compiled whole with XLA. None by
             default: on a CPU, TensorFlow's oneDNN convolutions are faster than XLA's and
-            `xla_fusion` gives the fusion XLA's loops (benchmarks/train_bench.py: 1.2-1.4x
+            `xla_fusion` gives the fusion XLA's loops (benchmarks/train_bench.py: 1.1-1.3x
             faster steps, half the start-up, less memory); on a GPU list all four. Under
             several replicas with `sync_batch_norm` XLA is off (it cannot run the
             cross-replica reduction of the BatchNorm statistics).
