@@ -14,7 +14,7 @@ from absl.testing import parameterized
 from tsvan_tf import testing
 
 TESTS_DIR = pathlib.Path(__file__).parent
-BACKEND_AGNOSTIC_FOLDERS = ("layers", "models")
+BACKEND_AGNOSTIC_FOLDERS = ("layers", "models", "optimizers")
 
 
 class JaxBackendTest(testing.TestCase):

@@ -461,7 +461,7 @@ class TrainConfig(_Config):
         learning_rate: Adam learning rate of all six optimizers.
         beta_1, beta_2: Adam betas (0.5, 0.999).
         weight_decay: coupled L2 decay (PyTorch Adam's `weight_decay`): `weight_decay * w` is
-            added to each gradient, through the loss.
+            added to each gradient before Adam's moments (`CoupledAdam`).
         strategy: `"default"` (one device), `"mirrored"` (all local GPUs) or `"multi_worker"`
             (`MultiWorkerMirroredStrategy` reading `TF_CONFIG`).
         mixed_precision: `"float32"`, `"mixed_float16"` (with loss scaling) or

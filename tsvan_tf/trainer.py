@@ -39,6 +39,7 @@ from tsvan_tf.models import ImageDiscriminator
 from tsvan_tf.models import SingleStreamVAN
 from tsvan_tf.models import TwoStreamVAN
 from tsvan_tf.models import VideoDiscriminator
+from tsvan_tf.optimizers import CoupledAdam
 from tsvan_tf.progress import ProgressBar
 from tsvan_tf.trained_model import BEST_CHECKPOINT_SUBDIR
 from tsvan_tf.trained_model import CONFIG_FILE
@@ -363,8 +364,8 @@ class Trainer:
 
     def _make_optimizer(self, name):
         config = self.train_config
-        optimizer = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1,
-                                          beta_2=config.beta_2, name=name)
+        optimizer = CoupledAdam(config.learning_rate, l2=config.weight_decay,
+                                beta_1=config.beta_1, beta_2=config.beta_2, name=name)
         if config.mixed_precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=name)
         optimizer.build(self.models.variables_of(name))
@@ -395,12 +396,9 @@ class Trainer:
                 self.models, videos, labels, draws, self.loss_config)
             scaled = {}
             for role, optimizer_name in phase.optimizers.items():
-                # Coupled L2 decay (PyTorch Adam's weight_decay) through the loss; the loss is
-                # this replica's share of the global-batch mean (gradients are summed).
-                decay = 0.5 * self.train_config.weight_decay * tf.add_n(
-                    [tf.reduce_sum(tf.square(tf.cast(v, tf.float32)))
-                     for v in self.models.variables_of(optimizer_name)])
-                loss = (tf.cast(roles[role], tf.float32) + decay) * share
+                # This replica's share of the global-batch mean (gradients are summed); the
+                # coupled L2 decay is added to the summed gradients by `CoupledAdam`.
+                loss = tf.cast(roles[role], tf.float32) * share
                 optimizer = self.optimizers[optimizer_name]
                 scaled[role] = optimizer.scale_loss(loss) \
                     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else loss

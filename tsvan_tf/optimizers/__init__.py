@@ -1,0 +1,5 @@
+"""Optimizers."""
+
+from tsvan_tf.optimizers.coupled_adam import CoupledAdam
+
+__all__ = ["CoupledAdam"]
