@@ -20,6 +20,7 @@ import numpy as np
 from keras import ops
 
 KERNEL_MODES = ("separable", "full")
+HALF_DTYPES = ("float16", "bfloat16")
 PADDINGS = ("replicate", "zeros")
 
 
@@ -155,6 +156,12 @@ def _adaptive_conv_op(kernel_mode, kernel_size, padding):
 
     @ops.custom_gradient
     def op(features, *kernels):
+        # Half-precision inputs are summed in float32 (as matmul and convolution kernels
+        # accumulate): more accurate, and on a CPU much faster than element-wise bfloat16.
+        input_dtypes = [keras.backend.standardize_dtype(x.dtype) for x in (features, *kernels)]
+        compute_dtype = "float32" if input_dtypes[0] in HALF_DTYPES else input_dtypes[0]
+        features = ops.cast(features, compute_dtype)
+        kernels = [ops.cast(k, compute_dtype) for k in kernels]
         height, width = ops.shape(features)[1], ops.shape(features)[2]
         padded = pad_spatial(features, r, padding)
         full = _full_kernels(kernel_mode, kernels, n)
@@ -166,6 +173,7 @@ def _adaptive_conv_op(kernel_mode, kernel_size, padding):
         def grad(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
+            upstream = ops.cast(upstream, compute_dtype)
             # Taps: d K_ij[b,y,x] = sum_c upstream[b,y,x,c] * P[b,y+i,x+j,c].
             d_full = ops.concatenate(
                 [ops.sum(upstream * padded[:, i:i + height, j:j + width], axis=-1,
@@ -182,14 +190,16 @@ def _adaptive_conv_op(kernel_mode, kernel_size, padding):
                 d_padded = term if d_padded is None else d_padded + term
             d_features = _unpad(d_padded, r, padding)
             if kernel_mode == "full":
-                return d_features, d_full
-            vertical, horizontal = kernels
-            shape = ops.shape(vertical)
-            d_outer = ops.reshape(d_full, (shape[0], shape[1], shape[2], n, n))
-            d_vertical = ops.sum(d_outer * horizontal[..., None, :], axis=-1)
-            d_horizontal = ops.sum(d_outer * vertical[..., :, None], axis=-2)
-            return d_features, d_vertical, d_horizontal
+                d_inputs = (d_features, d_full)
+            else:
+                vertical, horizontal = kernels
+                shape = ops.shape(vertical)
+                d_outer = ops.reshape(d_full, (shape[0], shape[1], shape[2], n, n))
+                d_vertical = ops.sum(d_outer * horizontal[..., None, :], axis=-1)
+                d_horizontal = ops.sum(d_outer * vertical[..., :, None], axis=-2)
+                d_inputs = (d_features, d_vertical, d_horizontal)
+            return tuple(ops.cast(d, dtype) for d, dtype in zip(d_inputs, input_dtypes))
 
-        return output, grad
+        return ops.cast(output, input_dtypes[0]), grad
 
     return op
