@@ -29,7 +29,7 @@ PHASES = ("pretrain", "content", "prediction", "video")
 MODES = ("graph", "fusion", "xla")
 
 
-def _child(mode, preset, phases, steps, warmup, batch_size, cache_dir, threads):
+def _child(mode, precision, preset, phases, steps, warmup, batch_size, cache_dir, threads):
     """Measures every phase in this process and prints one JSON line per phase."""
     import numpy as np
 
@@ -45,7 +45,8 @@ def _child(mode, preset, phases, steps, warmup, batch_size, cache_dir, threads):
     intra, inter = threads
     train_config = TrainConfig.from_preset(
         preset, batch_size=batch_size, xla_phases=tuple(phases) if mode == "xla" else (),
-        xla_fusion=mode == "fusion", intra_op_threads=intra, inter_op_threads=inter)
+        xla_fusion=mode == "fusion", intra_op_threads=intra, inter_op_threads=inter,
+        mixed_precision=precision)
     trainer.configure_threads(train_config)
     run = trainer.Trainer(model_config, LossConfig.from_preset(preset), train_config,
                           tempfile.mkdtemp(prefix="train-bench-"),
@@ -69,16 +70,20 @@ def _child(mode, preset, phases, steps, warmup, batch_size, cache_dir, threads):
                 step_seconds.append(elapsed)
                 wait_seconds.append(waited)
         print(json.dumps({
-            "mode": mode, "phase": phase, "median_s": float(np.median(step_seconds)),
+            "mode": mode, "precision": precision, "phase": phase, "median_s": float(np.median(step_seconds)),
             "data_wait_s": float(np.median(wait_seconds)), "first_step_s": first,
             "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
         }), flush=True)
 
 
 def main():
+    from tsvan_tf.config import PRECISIONS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="weizmann")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--precisions", default="float32",
+                        help=f"comma-separated, from {PRECISIONS}; each runs with every mode")
     parser.add_argument("--phases", default=",".join(PHASES))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
@@ -90,9 +95,12 @@ def main():
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     phases = args.phases.split(",")
-    unknown = sorted(set(phases) - set(PHASES)) + sorted(set(args.modes.split(",")) - set(MODES))
+    precisions = args.precisions.split(",")
+    unknown = (sorted(set(phases) - set(PHASES)) + sorted(set(args.modes.split(",")) - set(MODES))
+               + sorted(set(precisions) - set(PRECISIONS)))
     if unknown:
-        parser.error(f"unknown phases/modes {unknown}; phases are {PHASES}, modes {MODES}")
+        parser.error(f"unknown phases/modes/precisions {unknown}; phases are {PHASES}, modes "
+                     f"{MODES}, precisions {PRECISIONS}")
     try:
         threads = tuple(int(v) for v in args.threads.split(","))
     except ValueError:
@@ -101,28 +109,30 @@ def main():
         parser.error(f"--threads takes two non-negative integers, intra,inter; got "
                      f"{args.threads!r}")
     if args.child:
-        _child(args.child, args.preset, phases, args.steps, args.warmup, args.batch_size,
+        mode, precision = args.child.split(":")
+        _child(mode, precision, args.preset, phases, args.steps, args.warmup, args.batch_size,
                args.cache_dir, threads)
         return
     print(f"preset={args.preset} batch={args.batch_size} steps={args.steps} "
           f"(after {args.warmup} warm-up), cpus={os.cpu_count()}, threads (intra, inter)="
           f"{threads}")
-    print(f"{'mode':6} {'phase':11} {'s/step':>8} {'data wait':>10} {'first step':>11} "
-          f"{'peak RSS':>9}")
-    for mode in args.modes.split(","):
-        command = [sys.executable, __file__, f"--child={mode}"] + [
-            a for a in sys.argv[1:] if not a.startswith("--modes")]
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as child:
-            for line in child.stdout:
-                if not line.startswith("{"):
-                    continue
-                r = json.loads(line)
-                print(f"{r['mode']:6} {r['phase']:11} {r['median_s']:8.3f} "
-                      f"{r['data_wait_s']:10.4f} {r['first_step_s']:10.1f}s "
-                      f"{r['peak_rss_gib']:7.2f}GiB", flush=True)
-        if child.returncode:
-            sys.exit(f"the {mode} measurement failed (exit {child.returncode})")
+    print(f"{'mode':6} {'precision':14} {'phase':11} {'s/step':>8} {'data wait':>10} "
+          f"{'first step':>11} {'peak RSS':>9}")
+    for precision in precisions:
+        for mode in args.modes.split(","):
+            command = [sys.executable, __file__, f"--child={mode}:{precision}"] + [
+                a for a in sys.argv[1:] if not a.startswith(("--modes", "--precisions"))]
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as child:
+                for line in child.stdout:
+                    if not line.startswith("{"):
+                        continue
+                    r = json.loads(line)
+                    print(f"{r['mode']:6} {r['precision']:14} {r['phase']:11} "
+                          f"{r['median_s']:8.3f} {r['data_wait_s']:10.4f} "
+                          f"{r['first_step_s']:10.1f}s {r['peak_rss_gib']:7.2f}GiB", flush=True)
+            if child.returncode:
+                sys.exit(f"the {mode} {precision} measurement failed (exit {child.returncode})")
 
 
 if __name__ == "__main__":
