@@ -223,12 +223,14 @@ class TwoStreamVANTest(testing.TestCase):
             self.assertAllCloseNumpy(a, b, atol=1e-5)
         self.assertAllCloseNumpy(out["target_decoding"], target_decoding, atol=1e-5)
 
+    def _video_task_inputs(self):
+        """The model, its config, T, and real clips, labels and motion noise for T - 1 steps."""
+        config = self.model.config
+        labels, _, motion = _inputs(config, steps=config.frames - 1)
+        return self.model, config, config.frames, _videos(config), labels, motion
+
     def test_video_forward(self):
-        model = self.model
-        config = model.config
-        time = config.frames
-        videos = _videos(config)
-        labels, _, motion = _inputs(config, steps=time - 1)
+        model, config, time, videos, labels, motion = self._video_task_inputs()
         true = np.ones((2, time - 1), bool)
         out = model.video_forward(videos, labels, motion, motion, true, true, training=False)
         self.assertEqual(tuple(out["video_tilde"].shape), videos.shape)
@@ -251,11 +253,7 @@ class TwoStreamVANTest(testing.TestCase):
 
     def test_video_forward_matches_per_pass_rollouts_in_training_mode(self):
         # The two passes share batched layers; every BatchNorm must still see one pass alone.
-        model = self.model
-        config = model.config
-        time = config.frames
-        videos = _videos(config)
-        labels, _, motion = _inputs(config, steps=time - 1)
+        model, config, time, videos, labels, motion = self._video_task_inputs()
         prior = np.flip(motion, axis=1).copy()
         content_coins = np.array([[True, False, True], [False, True, False]])[:, :time - 1]
         history_coins = np.array([[False, True, False], [True, False, True]])[:, :time - 1]
