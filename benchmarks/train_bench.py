@@ -70,7 +70,8 @@ def _child(mode, precision, preset, phases, steps, warmup, batch_size, cache_dir
                 step_seconds.append(elapsed)
                 wait_seconds.append(waited)
         print(json.dumps({
-            "mode": mode, "precision": precision, "phase": phase, "median_s": float(np.median(step_seconds)),
+            "mode": mode, "precision": precision, "phase": phase,
+            "median_s": float(np.median(step_seconds)),
             "data_wait_s": float(np.median(wait_seconds)), "first_step_s": first,
             "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
         }), flush=True)
