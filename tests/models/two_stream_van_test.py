@@ -349,6 +349,45 @@ class TwoStreamVANTest(testing.TestCase):
         scaled.trajectory.kernel.assign(kernel)
         self.assertAllClose(state(scaled), state(reference), atol=1e-6)
 
+    def test_joint_product_matches_the_formula(self):
+        generator = self.model.motion_generator
+        config = generator.config
+        rng = np.random.default_rng(4)
+        code = rng.normal(size=(3, config.motion_dim)).astype("float32")
+        hidden = rng.uniform(size=(3, config.content_hidden_dim)).astype("float32")
+        labels = np.arange(3) % config.num_classes
+        state = generator.initial_state(3)
+        trajectory = generator.trajectory(np.concatenate(
+            [code, np.eye(config.num_classes, dtype="float32")[labels]
+             * config.trajectory_label_scale], axis=1))
+        side, channels = config.base_resolution, config.motion_channels
+        h, _ = generator.lstm.step(keras.ops.reshape(trajectory, (3, side, side, channels)),
+                                   state)
+        weights = {v.path: keras.ops.convert_to_numpy(v) for v in generator.weights}
+        v = np.maximum(keras.ops.convert_to_numpy(h).reshape(3, -1)
+                       @ weights["motion_generator/fc_motion/kernel"]
+                       + weights["motion_generator/fc_motion/bias"], 0)
+        outer = (hidden[:, :, None] * v[:, None, :]).reshape(3, -1)
+        expected = np.maximum(outer @ weights["motion_generator/fc_comb/kernel"]
+                              + weights["motion_generator/fc_comb/bias"], 0)
+        for joint_kernel in (None, generator.joint_kernel()):
+            self.assertAllCloseNumpy(
+                generator.motion_state(code, labels, hidden, state, joint_kernel),
+                expected.reshape(3, side, side, channels), atol=1e-5)
+
+    def test_joint_kernel_is_cast_once_to_the_compute_dtype(self):
+        generator = MotionGenerator(self.model.config, dtype="mixed_bfloat16")
+        self.assertEqual(keras.backend.standardize_dtype(generator.joint_kernel().dtype),
+                         "bfloat16")
+        rng = np.random.default_rng(5)
+        config = generator.config
+        inputs = (rng.normal(size=(2, config.motion_dim)).astype("float32"), np.arange(2),
+                  rng.uniform(size=(2, config.content_hidden_dim)).astype("float32"),
+                  generator.initial_state(2))
+        self.assertAllCloseNumpy(generator.motion_state(*inputs, generator.joint_kernel()),
+                                 generator.motion_state(*inputs), atol=0, rtol=0)
+        self.assertIsNone(self.variant.motion_generator.joint_kernel())  # joint=False
+
     def test_one_scale_fuses_only_at_full_resolution(self):
         generator = self.variant.content_generator
         config = generator.config

@@ -162,8 +162,23 @@ class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
         """Advances the history by one observed motion map `m`; returns the new `[h, c]`."""
         return self.lstm.step(motion_map, state)[1]
 
-    def motion_state(self, motion_code, labels, content_hidden, state):
-        """Returns the motion state `S`, `(batch, res/8, res/8, motion_channels)` (spec 3.3)."""
+    def joint_kernel(self):
+        """`fc_comb`'s kernel in the compute dtype, for `motion_state`'s `joint_kernel`.
+
+        A rollout casts it once and passes it to every step: under a mixed precision policy a
+        `Dense` call would cast the kernel (33M weights at the Weizmann preset) at each step,
+        and its gradient back to float32 at each step too. None without `config.joint`.
+        """
+        if not self.config.joint:
+            return None
+        return ops.cast(self.fc_comb.kernel, self.compute_dtype)
+
+    def motion_state(self, motion_code, labels, content_hidden, state, joint_kernel=None):
+        """Returns the motion state `S`, `(batch, res/8, res/8, motion_channels)` (spec 3.3).
+
+        `joint_kernel`: the result of `joint_kernel()`, computed once per rollout; None casts
+        `fc_comb`'s kernel here.
+        """
         config = self.config
         side, mc = config.base_resolution, config.motion_channels
         label = _blocks.one_hot(labels, config.num_classes, self.compute_dtype)
@@ -177,7 +192,10 @@ class MotionGenerator(_blocks.ConfigSerialization, keras.Model):
         u = ops.cast(content_hidden, self.compute_dtype)
         outer = ops.reshape(u[:, :, None] * v[:, None, :],
                             (-1, config.content_hidden_dim * config.joint_dim))
-        return ops.reshape(self.fc_comb(outer), (-1, side, side, mc))
+        if joint_kernel is None:
+            joint_kernel = self.joint_kernel()
+        combined = ops.matmul(outer, joint_kernel) + ops.cast(self.fc_comb.bias, outer.dtype)
+        return ops.reshape(ops.relu(combined), (-1, side, side, mc))
 
     def kernels(self, motion_state, training=False):
         """G_m: returns the per-level fusion inputs (see the class docstring)."""

@@ -427,6 +427,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         both_labels = _stack([labels, labels])
         frames, tilde_features = ([first], [first]), []
         state = self.motion_generator.initial_state(2 * ops.shape(videos)[0])
+        joint_kernel = self.motion_generator.joint_kernel()
         for step in range(time - 1):
             if step > 0:
                 observed = []
@@ -442,7 +443,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             mean, _ = self.content_encoder(_stack(sources), both_labels)
             hidden, features = self.content_generator.content_state(mean, both_labels)
             motion_states = self.motion_generator.motion_state(
-                _stack([code[:, step] for code in codes]), both_labels, hidden, state)
+                _stack([code[:, step] for code in codes]), both_labels, hidden, state,
+                joint_kernel)
             for row, (content, motion) in enumerate(zip(_unstack(features, 2),
                                                         _unstack(motion_states, 2))):
                 frame, scale_features = self.decode_motion(content, motion, training)
