@@ -194,7 +194,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         _, features = self.content_generator.content_state(content_code, labels)
         return self.content_generator.decode(features)
 
-    def predict_frame(self, previous, labels, motion_code, state, training=False):
+    def predict_frame(self, previous, labels, motion_code, state, training=False,
+                      joint_kernel=None):
         """One generation step (spec 3.3): the frame after `previous`.
 
         Args:
@@ -203,14 +204,18 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             motion_code: `(batch, motion_dim)`.
             state: the motion history `[h, c]`.
             training: BatchNorm mode of the motion stream.
+            joint_kernel: `motion_generator.joint_kernel()`, cast once by a caller that
+                predicts many frames; None casts it here.
 
         Returns:
             `(frame, scale_features)`: the next frame and G_c's fused maps below full
             resolution, coarse to fine.
         """
-        return self.predict_frames(previous, labels, [motion_code], state, training)[0]
+        return self.predict_frames(previous, labels, [motion_code], state, training,
+                                   joint_kernel)[0]
 
-    def predict_frames(self, previous, labels, motion_codes, state, training=False):
+    def predict_frames(self, previous, labels, motion_codes, state, training=False,
+                       joint_kernel=None):
         """`predict_frame` for several motion codes from the same frame and history.
 
         The content is encoded once, and the motion state's layers (trajectory FC, ConvLSTM
@@ -219,7 +224,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         so its BatchNorm statistics stay those of separate calls.
 
         Args:
-            previous, labels, state, training: as `predict_frame`.
+            previous, labels, state, training, joint_kernel: as `predict_frame`.
             motion_codes: a list of `(batch, motion_dim)` codes.
 
         Returns:
@@ -230,7 +235,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         count = len(motion_codes)
         motion_states = self.motion_generator.motion_state(
             _stack(motion_codes), _stack([labels] * count), _stack([hidden] * count),
-            [_stack([s] * count) for s in state])
+            [_stack([s] * count) for s in state], joint_kernel)
         return [self.decode_motion(features, s, training)
                 for s in _unstack(motion_states, count)]
 
@@ -283,10 +288,12 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         self._check_labels(labels)
         frames = [self.decode_content(self.content_code(content_noise), labels)[0]]
         state = self.motion_generator.initial_state(ops.shape(frames[0])[0])
+        joint_kernel = self.motion_generator.joint_kernel()
         for step in range(steps):
             if step > 0:
                 state = self.observe_motion(frames[-2], frames[-1], state)
-            frames.append(self.predict_frame(frames[-1], labels, motion_noise[:, step], state)[0])
+            frames.append(self.predict_frame(frames[-1], labels, motion_noise[:, step], state,
+                                             joint_kernel=joint_kernel)[0])
         return ops.stack(frames[config.warmup_frames:], axis=1)
 
     def call(self, inputs):
