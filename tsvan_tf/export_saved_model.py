@@ -57,14 +57,17 @@ def generate_any_length(generator, labels, content_noise, motion_noise):
     """
     first = generator.decode_content(generator.content_code(content_noise), labels)[0]
     state = generator.motion_generator.initial_state(tf.shape(first)[0])
-    second = generator.predict_frame(first, labels, motion_noise[:, 0], state)[0]
+    joint_kernel = generator.motion_generator.joint_kernel()  # cast once, outside the loop
+    second = generator.predict_frame(first, labels, motion_noise[:, 0], state,
+                                     joint_kernel=joint_kernel)[0]
     steps = tf.shape(motion_noise)[1]
     frames = tf.TensorArray(first.dtype, size=steps + 1, element_shape=first.shape)
     frames = frames.write(0, first).write(1, second)
 
     def body(step, previous, current, state, frames):
         state = generator.observe_motion(previous, current, state)
-        following = generator.predict_frame(current, labels, motion_noise[:, step], state)[0]
+        following = generator.predict_frame(current, labels, motion_noise[:, step], state,
+                                            joint_kernel=joint_kernel)[0]
         return step + 1, current, following, state, frames.write(step + 1, following)
 
     *_, frames = tf.while_loop(lambda step, *_: step < steps, body,
