@@ -29,16 +29,19 @@ from tsvan_tf.trained_model import load_trained_model
 TRANSLATIONS = tuple(TRANSLATION_DIRECTIONS)
 
 
-def object_shift(previous, current, floor, candidates):
-    """`(dx, dy)` moving `previous`'s saturated pixels onto `current`'s; NaNs if either has none."""
-    maps = []
-    for frame in (previous, current):
-        rgb = (frame + 1.0) / 2.0
-        maps.append(np.clip(rgb.max(-1) - rgb.min(-1) - floor, 0.0, None))
-    if min(m.sum() for m in maps) < 1.0:
+def saturation_maps(video, floor):
+    """`(frames, height, width)`: each pixel's saturation (max - min of RGB in [0, 1]) less
+    `floor`, clipped at zero."""
+    rgb = (video + 1.0) / 2.0
+    return np.clip(rgb.max(-1) - rgb.min(-1) - floor, 0.0, None)
+
+
+def object_shift(previous, current, candidates):
+    """`(dx, dy)` moving saturation map `previous` onto `current`; NaNs if either is empty."""
+    if min(previous.sum(), current.sum()) < 1.0:
         return np.nan, np.nan
-    errors = np.array([[((ndimage.shift(maps[0], (dy, dx), order=1, mode="grid-wrap")
-                          - maps[1]) ** 2).sum() for dx in candidates] for dy in candidates])
+    errors = np.array([[((ndimage.shift(previous, (dy, dx), order=1, mode="grid-wrap")
+                          - current) ** 2).sum() for dx in candidates] for dy in candidates])
     row, column = np.unravel_index(errors.argmin(), errors.shape)
     return candidates[column], candidates[row]
 
@@ -53,8 +56,9 @@ def speeds_along(videos, labels, floor, candidates):
         if name not in along:
             continue
         direction = np.asarray(TRANSLATION_DIRECTIONS[name])
-        shifts = np.array([object_shift(video[t], video[t + 1], floor, candidates)
-                           for t in range(len(video) - 1)])
+        maps = saturation_maps(video, floor)
+        shifts = np.array([object_shift(maps[t], maps[t + 1], candidates)
+                           for t in range(len(maps) - 1)])
         tracked = ~np.isnan(shifts[:, 0])
         if tracked.any():
             along[name].append((shifts[tracked] @ direction).mean())
