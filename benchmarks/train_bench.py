@@ -14,6 +14,13 @@ XLA: `--xla_fusion`, the trainer's default) and `xla` (the whole step: `--xla_ph
 Prints, per mode and phase: the median seconds per step, the median seconds spent waiting for
 the next batch (the input pipeline runs ahead in tf.data's threads, so this is the part the step
 had to wait for), the first step's seconds (trace + compile), and the process's peak RSS.
+
+With `--tensor_memory` each child uses TensorFlow's BFC allocator on the CPU
+(`TF_CPU_ALLOCATOR_USE_BFC=true`), whose statistics split the peak RSS: it also prints the bytes
+of live tensors before the phase (weights, optimizer slots, the data pipeline's buffers) and the
+most held at once during its timed steps (activations kept for the gradient, gradients). The rest
+of the RSS is the runtime, the traced and optimised graphs and compiled code. The BFC allocator
+keeps what it has reserved, so compare RSS only between runs with the same setting.
 """
 
 import argparse
@@ -29,9 +36,11 @@ PHASES = ("pretrain", "content", "prediction", "video")
 MODES = ("graph", "fusion", "xla")
 
 
-def _child(mode, precision, preset, phases, steps, warmup, batch_size, cache_dir, threads):
+def _child(mode, precision, preset, phases, steps, warmup, batch_size, cache_dir, threads,
+           tensor_memory):
     """Measures every phase in this process and prints one JSON line per phase."""
     import numpy as np
+    import tensorflow as tf
 
     from tsvan_tf import datasets
     from tsvan_tf import trainer
@@ -59,6 +68,9 @@ def _child(mode, precision, preset, phases, steps, warmup, batch_size, cache_dir
         step_seconds, wait_seconds = [], []
         first = None
         for step in range(warmup + steps):
+            if tensor_memory and step == warmup:
+                live_before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+                tf.config.experimental.reset_memory_stats("CPU:0")
             start = time.perf_counter()
             batch = next(iterator)
             waited = time.perf_counter() - start
@@ -69,12 +81,17 @@ def _child(mode, precision, preset, phases, steps, warmup, batch_size, cache_dir
             if step >= warmup:
                 step_seconds.append(elapsed)
                 wait_seconds.append(waited)
-        print(json.dumps({
+        result = {
             "mode": mode, "precision": precision, "phase": phase,
             "median_s": float(np.median(step_seconds)),
             "data_wait_s": float(np.median(wait_seconds)), "first_step_s": first,
             "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
-        }), flush=True)
+        }
+        if tensor_memory:
+            result["tensors_before_gib"] = live_before / 2 ** 30
+            result["tensors_peak_gib"] = \
+                tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2 ** 30
+        print(json.dumps(result), flush=True)
 
 
 def main():
@@ -93,6 +110,9 @@ def main():
                         help="intra_op_threads,inter_op_threads (0: TensorFlow's default)")
     parser.add_argument("--cache_dir", default=None,
                         help="where the synthetic dataset is prepared (default: the user cache)")
+    parser.add_argument("--tensor_memory", action="store_true",
+                        help="use the BFC allocator and print the live tensors' bytes before "
+                             "each phase and their peak during its timed steps")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     phases = args.phases.split(",")
@@ -102,6 +122,9 @@ def main():
     if unknown:
         parser.error(f"unknown phases/modes/precisions {unknown}; phases are {PHASES}, modes "
                      f"{MODES}, precisions {PRECISIONS}")
+    if args.steps < 1 or args.warmup < 0:
+        parser.error(f"--steps must be >= 1 and --warmup >= 0; got --steps={args.steps} "
+                     f"--warmup={args.warmup}")
     try:
         threads = tuple(int(v) for v in args.threads.split(","))
     except ValueError:
@@ -112,26 +135,32 @@ def main():
     if args.child:
         mode, precision = args.child.split(":")
         _child(mode, precision, args.preset, phases, args.steps, args.warmup, args.batch_size,
-               args.cache_dir, threads)
+               args.cache_dir, threads, args.tensor_memory)
         return
     print(f"preset={args.preset} batch={args.batch_size} steps={args.steps} "
           f"(after {args.warmup} warm-up), cpus={os.cpu_count()}, threads (intra, inter)="
           f"{threads}")
+    memory_columns = f" {'tensors before / peak':>22}" if args.tensor_memory else ""
     print(f"{'mode':6} {'precision':14} {'phase':11} {'s/step':>8} {'data wait':>10} "
-          f"{'first step':>11} {'peak RSS':>9}")
+          f"{'first step':>11} {'peak RSS':>9}{memory_columns}")
     for precision in precisions:
         for mode in args.modes.split(","):
             command = [sys.executable, __file__, f"--child={mode}:{precision}"] + [
                 a for a in sys.argv[1:] if not a.startswith(("--modes", "--precisions"))]
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            if args.tensor_memory:
+                env["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
             with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as child:
                 for line in child.stdout:
                     if not line.startswith("{"):
                         continue
                     r = json.loads(line)
+                    memory = (f" {r['tensors_before_gib']:9.2f} / {r['tensors_peak_gib']:5.2f}GiB"
+                              if args.tensor_memory else "")
                     print(f"{r['mode']:6} {r['precision']:14} {r['phase']:11} "
                           f"{r['median_s']:8.3f} {r['data_wait_s']:10.4f} "
-                          f"{r['first_step_s']:10.1f}s {r['peak_rss_gib']:7.2f}GiB", flush=True)
+                          f"{r['first_step_s']:10.1f}s {r['peak_rss_gib']:7.2f}GiB{memory}",
+                          flush=True)
             if child.returncode:
                 sys.exit(f"the {mode} {precision} measurement failed (exit {child.returncode})")
 
