@@ -56,6 +56,8 @@ class ModelConfigTest(testing.TestCase):
         ("label_scale", {"trajectory_label_scale": 0}, "trajectory_label_scale=0"),
         ("content_prior", {"content_prior": "gmm"}, "content_prior='gmm'"),
         ("content_prior_size", {"content_prior_size": 0}, "content_prior_size=0"),
+        ("motion_prior", {"motion_prior": "gmm"}, "motion_prior='gmm'"),
+        ("motion_prior_size", {"motion_prior_size": 0}, "motion_prior_size=0"),
     )
     def test_invalid_values_name_the_field(self, overrides, fragment):
         with self.assertRaisesRegex(ValueError, fragment):

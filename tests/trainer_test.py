@@ -326,6 +326,68 @@ class ContentPriorTest(testing.TestCase):
         self.assertAllEqual(labels[32:], labels[:8])
 
 
+class MotionPriorTest(testing.TestCase):
+
+    def test_refreshed_at_the_end_of_pretraining_checkpointed_and_restored(self):
+        model_config, loss_config, train_config = tiny_configs(
+            total_steps=3, checkpoint_every=1, sample_every=100)
+        model_config = model_config.replace(motion_prior="aggregate_posterior",
+                                            motion_prior_size=2)
+        loss_config = loss_config.replace(pretrain_steps=2)
+        model_dir = self.get_temp_dir()
+        steps = model_config.motion_noise_steps
+        rng = np.random.default_rng(3)
+        clips = rng.uniform(-1, 1, size=(6, steps + 1, 16, 16, 3)).astype(np.float32)
+        labels = np.repeat(np.arange(3), 2)
+        dataset = tf.data.Dataset.from_tensors(fixed_batch(model_config)).repeat()
+        run = trainer.Trainer(model_config, loss_config, train_config.replace(total_steps=1),
+                              model_dir, log_stream=open(os.devnull, "w"))
+        with self.assertRaisesRegex(ValueError, "clips of each class in order"):
+            run.set_motion_prior_clips(clips, labels[::-1])
+        with self.assertRaisesRegex(ValueError, r"must have shape \(6, 6, 16, 16, 3\)"):
+            run.set_motion_prior_clips(clips[:, :-1], labels)
+        run.set_motion_prior_clips(clips, labels)
+        generator = run.models.generator
+        run.train(dataset)  # step 1 < pretrain_steps: still N(0, I)
+        self.assertAllEqual(generator.motion_prior_mean.numpy(), np.zeros((3, 2, steps, 8)))
+        run.train_config = train_config.replace(total_steps=2)
+        run.train(dataset)  # step 2 ends pre-training: the posteriors of the clips
+        mean, log_var = generator.encode_motion(clips.astype(np.float16).astype(np.float32),
+                                                labels)
+        self.assertAllClose(generator.motion_prior_mean, tf.reshape(mean, (3, 2, steps, 8)),
+                            atol=1e-5)
+        self.assertAllClose(generator.motion_prior_log_var,
+                            tf.reshape(log_var, (3, 2, steps, 8)), atol=1e-5)
+        self.assertGreater(np.abs(mean.numpy()).max(), 1e-3)
+        resumed = trainer.Trainer(model_config, loss_config, train_config, model_dir,
+                                  log_stream=open(os.devnull, "w"))
+        resumed._checkpoint_manager()  # restores step 2, without the clips
+        self.assertAllClose(resumed.models.generator.motion_prior_mean,
+                            generator.motion_prior_mean, atol=0)
+
+    def test_clips_come_from_the_training_split_class_by_class(self):
+        from tsvan_tf import datasets
+
+        model_config = ModelConfig.from_preset("synthetic", **TINY_MODEL).replace(
+            num_classes=8, frames=4, warmup_frames=1, motion_prior="aggregate_posterior",
+            motion_prior_size=3)
+        data_dir = os.path.join(self.get_temp_dir(), "data")
+        datasets.prepare_dataset("synthetic", data_dir, progress=False, num_frames=6,
+                                 image_size=16, train_clips_per_class=2, test_clips_per_class=1)
+        videos, labels = trainer.motion_prior_clips(data_dir, model_config)
+        self.assertEqual(videos.shape, (24, 5, 16, 16, 3))
+        self.assertEqual(videos.dtype, np.float16)
+        self.assertAllEqual(labels, np.repeat(np.arange(8), 3))
+        train = next(iter(datasets.load_clips(data_dir, split="train", frames=5, batch_size=16,
+                                              training=False, image_size=16)))
+        for label in range(8):  # two clips per class, the first one repeated
+            own = train["video"].numpy()[train["label"].numpy() == label]
+            self.assertAllClose(videos[3 * label:3 * label + 3].astype(np.float32),
+                                own[[0, 1, 0]], atol=2e-3)
+        with self.assertRaisesRegex(trainer.TrainingError, "frames \\+ warmup_frames = 8"):
+            trainer.motion_prior_clips(data_dir, model_config.replace(frames=6, warmup_frames=2))
+
+
 class ConfigCheckTest(testing.TestCase):
 
     def test_incompatible_model_dir_is_refused_and_kept(self):

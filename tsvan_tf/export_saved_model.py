@@ -42,8 +42,8 @@ def generate_any_length(generator, labels, content_noise, motion_noise):
     """`generator.generate` as a `tf.while_loop`, so the number of steps may be dynamic.
 
     The same computation as `TwoStreamVAN.generate` (frame 0 from the content noise, then each
-    motion-noise step predicts the next frame from the last one after the history observed the
-    last difference; the first `warmup_frames` are dropped), but traced once for every T, so
+    motion code (`motion_code` of the noise) predicts the next frame from the last one after the
+    history observed the last difference; the first `warmup_frames` are dropped), but traced once for every T, so
     one SavedModel serves any video length. Needs at least one step.
 
     Args:
@@ -56,9 +56,10 @@ def generate_any_length(generator, labels, content_noise, motion_noise):
         `(batch, steps + 1 - warmup_frames, res, res, 3)` in the generator's compute dtype.
     """
     first = generator.decode_content(generator.content_code(content_noise), labels)[0]
+    motion_codes = generator.motion_code(labels, motion_noise)
     state = generator.motion_generator.initial_state(tf.shape(first)[0])
     joint_kernel = generator.motion_generator.joint_kernel()  # cast once, outside the loop
-    second = generator.predict_frame(first, labels, motion_noise[:, 0], state,
+    second = generator.predict_frame(first, labels, motion_codes[:, 0], state,
                                      joint_kernel=joint_kernel)[0]
     steps = tf.shape(motion_noise)[1]
     frames = tf.TensorArray(first.dtype, size=steps + 1, element_shape=first.shape)
@@ -66,7 +67,7 @@ def generate_any_length(generator, labels, content_noise, motion_noise):
 
     def body(step, previous, current, state, frames):
         state = generator.observe_motion(previous, current, state)
-        following = generator.predict_frame(current, labels, motion_noise[:, step], state,
+        following = generator.predict_frame(current, labels, motion_codes[:, step], state,
                                             joint_kernel=joint_kernel)[0]
         return step + 1, current, following, state, frames.write(step + 1, following)
 

@@ -352,6 +352,8 @@ class Trainer:
         self.evaluator = None
         self.content_prior_frames = None
         self._encode_content = None
+        self.motion_prior_clips = None
+        self._encode_motion = None
 
     # --- Construction ---
 
@@ -555,8 +557,11 @@ class Trainer:
                         with writer.as_default(step=step):
                             for name, value in values.items():
                                 tf.summary.scalar(name, value)
-                    if self._content_prior_due(step):
-                        self.refresh_content_prior()
+                    if self._priors_due(step):
+                        if self.content_prior_frames is not None:
+                            self.refresh_content_prior()
+                        if self.motion_prior_clips is not None:
+                            self.refresh_motion_prior()
                     if step % config.checkpoint_every == 0 or step == config.total_steps:
                         self._save(manager, step)
                     if step % config.sample_every == 0 or step == config.total_steps:
@@ -626,10 +631,55 @@ class Trainer:
         generator.set_content_prior(*(np.concatenate([p[k].numpy() for p in parts])
                                       for k in range(2)))
 
-    def _content_prior_due(self, step):
-        """Refresh at the end of pre-training and before every checkpoint after it."""
+    # --- The aggregate-posterior motion prior ---
+
+    def set_motion_prior_clips(self, videos, labels):
+        """Gives the training clips whose motion posteriors form the generator's
+        `"aggregate_posterior"` motion prior (see `ModelConfig.motion_prior`).
+
+        Args:
+            videos: `(num_classes * motion_prior_size, motion_noise_steps + 1, res, res, 3)`
+                clips in [-1, 1], class by class (kept as float16).
+            labels: their labels, `motion_prior_size` of each class in order.
+
+        Raises:
+            ValueError: the clips or labels do not have that layout.
+        """
+        config = self.model_config
+        size, count = config.motion_prior_size, config.num_classes * config.motion_prior_size
+        expected = (count, config.motion_noise_steps + 1, config.resolution, config.resolution,
+                    3)
+        if tuple(np.shape(videos)) != expected:
+            raise ValueError(f"`videos` must have shape {expected} (num_classes * "
+                             f"motion_prior_size clips of motion_noise_steps + 1 frames). "
+                             f"Received: videos.shape={tuple(np.shape(videos))}")
+        if not np.array_equal(labels, np.repeat(np.arange(config.num_classes), size)):
+            raise ValueError(f"`labels` must hold {size} clips of each class in order. "
+                             f"Received: labels={np.asarray(labels).tolist()}")
+        self.motion_prior_clips = (np.asarray(videos, np.float16), np.asarray(labels, np.int32))
+
+    def refresh_motion_prior(self, chunk=64):
+        """Encodes the motion-prior clips with the current E_m into the generator's prior.
+
+        The same clips and weights on every worker give the same prior everywhere.
+        """
+        generator, config = self.models.generator, self.model_config
+        if self._encode_motion is None:
+            self._encode_motion = tf.function(generator.encode_motion)
+        videos, labels = self.motion_prior_clips
+        parts = [self._encode_motion(videos[i:i + chunk].astype(np.float32),
+                                     labels[i:i + chunk])
+                 for i in range(0, len(videos), chunk)]
+        shape = (config.num_classes, config.motion_prior_size, config.motion_noise_steps,
+                 config.motion_dim)
+        generator.set_motion_prior(*(np.concatenate([p[k].numpy() for p in parts]).reshape(shape)
+                                     for k in range(2)))
+
+    def _priors_due(self, step):
+        """Refresh the stored priors at the end of pre-training and before every checkpoint
+        after it."""
         config, pretrain = self.train_config, self.loss_config.pretrain_steps
-        return self.content_prior_frames is not None and step >= pretrain and (
+        return step >= pretrain and (
             step == pretrain or step % config.checkpoint_every == 0
             or step == config.total_steps)
 
@@ -1031,6 +1081,9 @@ def train(model_config, loss_config, train_config, model_dir, data_dir=None, cac
                                          train_config))
     if model_config.content_prior == "aggregate_posterior":
         trainer.set_content_prior_frames(*content_prior_frames(data_dir, model_config))
+    if model_config.motion_prior == "aggregate_posterior":
+        trainer.set_motion_prior_clips(*motion_prior_clips(
+            data_dir, model_config, frame_stride=train_config.frame_stride or None))
     restored = _latest_step(model_dir)
     dataset = datasets.load_clips(
         data_dir, split="train", frames=model_config.frames,
@@ -1064,6 +1117,52 @@ def content_prior_frames(data_dir, model_config):
     labels = np.repeat(batch["label"].numpy(), frames_per_clip)
     index = np.arange(size) % len(frames)
     return frames[index], labels[index]
+
+
+def motion_prior_clips(data_dir, model_config, frame_stride=None):
+    """The clips behind the `"aggregate_posterior"` motion prior.
+
+    Per class, its first `motion_prior_size` training clips in file order (so every worker reads
+    the same ones), cycled if the class has fewer, each a window of `motion_noise_steps + 1`
+    frames from its start, at the training's frame stride.
+
+    Args:
+        data_dir: a prepared dataset.
+        model_config: `ModelConfig` (`num_classes`, `motion_prior_size`, the clip length).
+        frame_stride: as the training's `load_clips`; None uses the manifest's.
+
+    Returns:
+        `(videos (num_classes * motion_prior_size, motion_noise_steps + 1, res, res, 3) float16,
+        labels)`, class by class.
+
+    Raises:
+        TrainingError: clips too short for the window, or a class without training clips.
+    """
+    from tsvan_tf import datasets
+
+    size, frames = model_config.motion_prior_size, model_config.motion_noise_steps + 1
+    try:
+        clips = datasets.load_clips(
+            data_dir, split="train", frames=frames, batch_size=256, training=False,
+            frame_stride=frame_stride, image_size=model_config.resolution,
+            drop_remainder=False)
+    except ValueError as error:
+        raise TrainingError(f"--motion_prior=aggregate_posterior stores windows of "
+                            f"frames + warmup_frames = {frames} frames: {error}") from error
+    per_class = [[] for _ in range(model_config.num_classes)]
+    for batch in clips:
+        for video, label in zip(batch["video"].numpy(), batch["label"].numpy()):
+            if len(per_class[label]) < size:
+                per_class[label].append(video.astype(np.float16))
+        if all(len(videos) == size for videos in per_class):
+            break
+    empty = [label for label, videos in enumerate(per_class) if not videos]
+    if empty:
+        raise TrainingError(f"--motion_prior=aggregate_posterior needs training clips of "
+                            f"every class; {data_dir} has none of classes {empty}.")
+    videos = [videos[i % len(videos)] for videos in per_class for i in range(size)]
+    labels = np.repeat(np.arange(model_config.num_classes, dtype=np.int32), size)
+    return np.stack(videos), labels
 
 
 def _evaluator(classifier_dir, data_dir, manifest, model_config, train_config):

@@ -180,6 +180,51 @@ class TwoStreamVANTest(testing.TestCase):
         with self.assertRaisesRegex(ValueError, "only content_prior='aggregate_posterior'"):
             self.model.set_content_prior(mean, log_var)
 
+    def test_aggregate_posterior_motion_prior(self):
+        model = _tiny(motion_prior="aggregate_posterior", motion_prior_size=2)
+        config = model.config
+        stored = config.motion_noise_steps
+        labels, content, motion = _inputs(config, batch=6, seed=5)
+        # Zero-initialised: N(0, I) with the first entry re-drawn.
+        code = keras.ops.convert_to_numpy(model.motion_code(labels, motion))
+        self.assertAllCloseNumpy(code[:, 1:], motion[:, 1:], atol=0, rtol=0)
+        self.assertAllCloseNumpy(code[:, 0, 1:], motion[:, 0, 1:], atol=0, rtol=0)
+        # Filled from E_m's posteriors of real clips, class by class.
+        clips = np.random.default_rng(8).uniform(
+            -1, 1, size=(6, stored + 1, config.resolution, config.resolution, 3)).astype(
+            "float32")
+        clip_labels = np.repeat(np.arange(3), 2)
+        mean, log_var = (keras.ops.convert_to_numpy(x)
+                         for x in model.encode_motion(clips, clip_labels))
+        self.assertEqual(mean.shape, (6, stored, config.motion_dim))
+        shape = (3, 2, stored, config.motion_dim)
+        model.set_motion_prior(mean.reshape(shape), log_var.reshape(shape))
+        normal, picked, expected = statistics.NormalDist(), [], []
+        for label, row in zip(labels, motion):  # the formula, one video at a time
+            position = normal.cdf(float(row[0, 0])) * 2
+            picked.append(2 * label + min(int(math.floor(position)), 1))
+            noise = row.copy()
+            noise[0, 0] = normal.inv_cdf(position - math.floor(position))
+            expected.append(mean[picked[-1]] + np.exp(0.5 * log_var[picked[-1]]) * noise)
+        expected = np.array(expected, "float32")
+        self.assertAllCloseNumpy(model.motion_code(labels, motion), expected, atol=1e-4)
+        # Longer noise repeats the stored steps from the start.
+        longer = np.concatenate([motion, motion[:, :2]], axis=1)
+        repeated = mean[picked][:, :2] + np.exp(0.5 * log_var[picked][:, :2]) * motion[:, :2]
+        self.assertAllCloseNumpy(model.motion_code(labels, longer)[:, stored:], repeated,
+                                 atol=1e-4)
+        # Generation runs on the codes: the same weights without the prior, given the codes.
+        reference = _tiny()
+        for name in ("content_encoder", "content_generator", "motion_encoder",
+                     "motion_generator"):
+            getattr(reference, name).set_weights(getattr(model, name).get_weights())
+        self.assertAllCloseNumpy(model.generate(labels, content, motion),
+                                 reference.generate(labels, content, expected), atol=1e-5)
+        with self.assertRaisesRegex(ValueError, r"must have shape \(3, 2, 4, 4\)"):
+            model.set_motion_prior(mean.reshape(shape)[:, :1], log_var.reshape(shape))
+        with self.assertRaisesRegex(ValueError, "only motion_prior='aggregate_posterior'"):
+            self.model.set_motion_prior(mean, log_var)
+
     def test_predict_frames_matches_separate_calls_in_training_mode(self):
         # The codes share the motion state's layers in one batch, but G_m's BatchNorm must
         # still see each code's batch alone (training mode uses batch statistics).

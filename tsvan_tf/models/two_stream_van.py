@@ -24,6 +24,34 @@ def _unstack(tensor, count):
     return [tensor] if count == 1 else ops.split(tensor, count, axis=0)
 
 
+def _pick_component(noise, size):
+    """Picks a mixture component from N(0, I) noise, which stays N(0, I).
+
+    The first entry's normal CDF value `u` gives the component `floor(u * size)`; the fractional
+    part of `u * size`, mapped back through the inverse normal CDF, replaces that entry.
+
+    Args:
+        noise: `(batch, dim)` N(0, I).
+        size: the number of components.
+
+    Returns:
+        `(index, noise)`: `(batch,)` int32 components, and the noise with its first entry
+        re-drawn.
+    """
+    position = 0.5 * (1.0 + ops.erf(noise[:, 0] / math.sqrt(2.0))) * size
+    index = ops.clip(ops.cast(ops.floor(position), "int32"), 0, size - 1)
+    fraction = ops.clip(position - ops.cast(index, position.dtype), 1e-6, 1.0 - 1e-6)
+    first = math.sqrt(2.0) * ops.erfinv(2.0 * fraction - 1.0)
+    return index, ops.concatenate([first[:, None], noise[:, 1:]], axis=1)
+
+
+def _gather_clips(table, clips):
+    """`table[class, clip]` for each `(class, clip)` row of `clips` `(batch, 2)`."""
+    size = table.shape[1]
+    flat = ops.reshape(table, (-1, *tuple(table.shape[2:])))
+    return ops.take(flat, clips[:, 0] * size + clips[:, 1], axis=0)
+
+
 def _check_shape(name, tensor, expected):
     """Raises if `tensor`'s static shape disagrees with `expected` (None = any)."""
     shape = tuple(tensor.shape)
@@ -95,6 +123,14 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
                 shape=shape, initializer="zeros", trainable=False, name="content_prior_mean")
             self.content_prior_log_var = self.add_weight(
                 shape=shape, initializer="zeros", trainable=False, name="content_prior_log_var")
+        if config.motion_prior == "aggregate_posterior":
+            shape = (config.num_classes, config.motion_prior_size, config.motion_noise_steps,
+                     config.motion_dim)
+            # Zero means and log-variances: N(0, I) until `set_motion_prior` fills them.
+            self.motion_prior_mean = self.add_weight(
+                shape=shape, initializer="zeros", trainable=False, name="motion_prior_mean")
+            self.motion_prior_log_var = self.add_weight(
+                shape=shape, initializer="zeros", trainable=False, name="motion_prior_log_var")
         self.built = True
 
     @classmethod
@@ -148,13 +184,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         """
         if self.config.content_prior == "standard_normal":
             return content_noise
-        size = self.config.content_prior_size
         noise = ops.cast(content_noise, self.content_prior_mean.dtype)
-        position = 0.5 * (1.0 + ops.erf(noise[:, 0] / math.sqrt(2.0))) * size
-        index = ops.clip(ops.cast(ops.floor(position), "int32"), 0, size - 1)
-        fraction = ops.clip(position - ops.cast(index, position.dtype), 1e-6, 1.0 - 1e-6)
-        first = math.sqrt(2.0) * ops.erfinv(2.0 * fraction - 1.0)
-        noise = ops.concatenate([first[:, None], noise[:, 1:]], axis=1)
+        index, noise = _pick_component(noise, self.config.content_prior_size)
         mean = ops.take(self.content_prior_mean, index, axis=0)
         log_var = ops.take(self.content_prior_log_var, index, axis=0)
         return ops.cast(mean + ops.exp(0.5 * log_var) * noise, content_noise.dtype)
@@ -182,6 +213,78 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
                                  f"{name}.shape={tuple(np.shape(value))}")
         self.content_prior_mean.assign(ops.cast(mean, self.content_prior_mean.dtype))
         self.content_prior_log_var.assign(ops.cast(log_var, self.content_prior_log_var.dtype))
+
+    # --- The motion prior ---
+
+    def motion_code(self, labels, motion_noise):
+        """Maps N(0, I) motion noise to the motion codes of `generate` (`config.motion_prior`).
+
+        With `"standard_normal"` the noise is the code. With `"aggregate_posterior"` the
+        first entry of step 0 picks one of the label's `motion_prior_size` stored clips (as
+        `content_code` picks a component, and is re-drawn the same way), and step `s` is
+        `mean[label, i, s] + exp(log_var[label, i, s] / 2) * noise[:, s]`: the clip's motion
+        posteriors, one per difference. Steps past the stored `motion_noise_steps` repeat
+        them from the start. Deterministic given the inputs.
+
+        Args:
+            labels: `(batch,)` integer labels.
+            motion_noise: `(batch, steps, motion_dim)` N(0, I) noise.
+
+        Returns:
+            `(batch, steps, motion_dim)` motion codes.
+        """
+        if self.config.motion_prior == "standard_normal":
+            return motion_noise
+        noise = ops.cast(motion_noise, self.motion_prior_mean.dtype)
+        index, first = _pick_component(noise[:, 0], self.config.motion_prior_size)
+        noise = ops.concatenate([first[:, None], noise[:, 1:]], axis=1)
+        clips = ops.stack([ops.cast(labels, "int32"), index], axis=1)
+        # Works with a dynamic number of steps (the SavedModel's frame loop).
+        stored_step = ops.mod(ops.arange(ops.shape(motion_noise)[1]),
+                              self.config.motion_noise_steps)
+        mean, log_var = (ops.take(_gather_clips(table, clips), stored_step, axis=1)
+                         for table in (self.motion_prior_mean, self.motion_prior_log_var))
+        return ops.cast(mean + ops.exp(0.5 * log_var) * noise, motion_noise.dtype)
+
+    def encode_motion(self, videos, labels):
+        """E_m's posterior of every difference of `videos` (inference-mode BatchNorm).
+
+        Args:
+            videos: `(batch, T, res, res, 3)` clips, T >= 2.
+            labels: `(batch,)` integer labels.
+
+        Returns:
+            `(mean, log_var)`, each `(batch, T - 1, motion_dim)`.
+        """
+        self._check_videos(videos, minimum_frames=2)
+        _, means, log_vars = self._encode_differences(self._differences(videos), labels,
+                                                      training=False)
+        return means, log_vars
+
+    def set_motion_prior(self, mean, log_var):
+        """Stores the `"aggregate_posterior"` motion prior: the posteriors of training clips.
+
+        Args:
+            mean, log_var: `(num_classes, motion_prior_size, motion_noise_steps, motion_dim)`
+                arrays: per class, E_m's posterior of every difference of its stored clips
+                (see `encode_motion`; a clip of `motion_noise_steps + 1` frames).
+
+        Raises:
+            ValueError: the model's `motion_prior` is not `"aggregate_posterior"`, or a shape
+                differs.
+        """
+        config = self.config
+        if config.motion_prior != "aggregate_posterior":
+            raise ValueError(f"This model samples motion from its {config.motion_prior!r} "
+                             f"prior; only motion_prior='aggregate_posterior' stores one.")
+        expected = tuple(self.motion_prior_mean.shape)
+        for name, value in (("mean", mean), ("log_var", log_var)):
+            if tuple(np.shape(value)) != expected:
+                raise ValueError(f"`{name}` must have shape {expected} (num_classes, "
+                                 f"motion_prior_size, motion_noise_steps, motion_dim). "
+                                 f"Received: {name}.shape={tuple(np.shape(value))}")
+        self.motion_prior_mean.assign(ops.cast(mean, self.motion_prior_mean.dtype))
+        self.motion_prior_log_var.assign(ops.cast(log_var, self.motion_prior_log_var.dtype))
 
     # --- Building blocks (spec 3.3) ---
 
@@ -268,7 +371,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             labels: `(batch,)` integer class labels in `[0, num_classes)`.
             content_noise: `(batch, content_dim)` N(0, I), mapped to the content code by
                 `content_code`.
-            motion_noise: `(batch, steps, motion_dim)` with `steps >= warmup_frames`; the video
+            motion_noise: `(batch, steps, motion_dim)` N(0, I) with `steps >= warmup_frames`,
+                mapped to motion codes by `motion_code`; the video
                 has `steps + 1 - warmup_frames` frames (`config.motion_noise_steps` gives
                 `config.frames`).
 
@@ -289,10 +393,11 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         frames = [self.decode_content(self.content_code(content_noise), labels)[0]]
         state = self.motion_generator.initial_state(ops.shape(frames[0])[0])
         joint_kernel = self.motion_generator.joint_kernel()
+        motion_codes = self.motion_code(labels, motion_noise)
         for step in range(steps):
             if step > 0:
                 state = self.observe_motion(frames[-2], frames[-1], state)
-            frames.append(self.predict_frame(frames[-1], labels, motion_noise[:, step], state,
+            frames.append(self.predict_frame(frames[-1], labels, motion_codes[:, step], state,
                                              joint_kernel=joint_kernel)[0])
         return ops.stack(frames[config.warmup_frames:], axis=1)
 
