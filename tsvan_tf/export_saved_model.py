@@ -43,8 +43,8 @@ def generate_any_length(generator, labels, content_noise, motion_noise):
 
     The same computation as `TwoStreamVAN.generate` (frame 0 from the content noise, then each
     motion code (`motion_code` of the noise) predicts the next frame from the last one after the
-    history observed the last difference; the first `warmup_frames` are dropped), but traced once for every T, so
-    one SavedModel serves any video length. Needs at least one step.
+    history observed the last difference; the first `warmup_frames` are dropped), but traced
+    once for every T, so one SavedModel serves any video length. Needs at least one step.
 
     Args:
         generator: a built `TwoStreamVAN` or `SingleStreamVAN`.

@@ -201,18 +201,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             ValueError: the model's `content_prior` is not `"aggregate_posterior"`, or a shape
                 differs.
         """
-        config = self.config
-        if config.content_prior != "aggregate_posterior":
-            raise ValueError(f"This model samples content from its {config.content_prior!r} "
-                             f"prior; only content_prior='aggregate_posterior' stores one.")
-        expected = (config.content_prior_size, config.content_dim)
-        for name, value in (("mean", mean), ("log_var", log_var)):
-            if tuple(np.shape(value)) != expected:
-                raise ValueError(f"`{name}` must have shape {expected} "
-                                 f"(content_prior_size, content_dim). Received: "
-                                 f"{name}.shape={tuple(np.shape(value))}")
-        self.content_prior_mean.assign(ops.cast(mean, self.content_prior_mean.dtype))
-        self.content_prior_log_var.assign(ops.cast(log_var, self.content_prior_log_var.dtype))
+        self._store_prior("content", mean, log_var, "content_prior_size, content_dim")
 
     # --- The motion prior ---
 
@@ -273,18 +262,23 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             ValueError: the model's `motion_prior` is not `"aggregate_posterior"`, or a shape
                 differs.
         """
-        config = self.config
-        if config.motion_prior != "aggregate_posterior":
-            raise ValueError(f"This model samples motion from its {config.motion_prior!r} "
-                             f"prior; only motion_prior='aggregate_posterior' stores one.")
-        expected = tuple(self.motion_prior_mean.shape)
+        self._store_prior("motion", mean, log_var,
+                          "num_classes, motion_prior_size, motion_noise_steps, motion_dim")
+
+    def _store_prior(self, stream, mean, log_var, layout):
+        """Checks and assigns the `"aggregate_posterior"` prior weights of `stream`."""
+        prior = getattr(self.config, f"{stream}_prior")
+        if prior != "aggregate_posterior":
+            raise ValueError(f"This model samples {stream} from its {prior!r} prior; only "
+                             f"{stream}_prior='aggregate_posterior' stores one.")
+        weights = (getattr(self, f"{stream}_prior_mean"), getattr(self, f"{stream}_prior_log_var"))
+        expected = tuple(weights[0].shape)
         for name, value in (("mean", mean), ("log_var", log_var)):
             if tuple(np.shape(value)) != expected:
-                raise ValueError(f"`{name}` must have shape {expected} (num_classes, "
-                                 f"motion_prior_size, motion_noise_steps, motion_dim). "
-                                 f"Received: {name}.shape={tuple(np.shape(value))}")
-        self.motion_prior_mean.assign(ops.cast(mean, self.motion_prior_mean.dtype))
-        self.motion_prior_log_var.assign(ops.cast(log_var, self.motion_prior_log_var.dtype))
+                raise ValueError(f"`{name}` must have shape {expected} ({layout}). Received: "
+                                 f"{name}.shape={tuple(np.shape(value))}")
+        for weight, value in zip(weights, (mean, log_var)):
+            weight.assign(ops.cast(value, weight.dtype))
 
     # --- Building blocks (spec 3.3) ---
 
