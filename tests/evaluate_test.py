@@ -95,6 +95,14 @@ class EvaluateTest(testing.TestCase):
         table = format_report(report)
         self.assertIn(f"unconditional: {2 * num_classes} videos (2 per class", table)
         self.assertRegex(table, r"inception_score\s+\d\.\d{4}")
+        # A checkpoint before the run's last step says so (the run may still be training).
+        total = tiny_configs()[2].total_steps
+        self.assertGreater(total, STEP)
+        self.assertEqual(report["model"]["run_total_steps"], total)
+        self.assertIn(f"step {STEP} (not the run's final checkpoint: its config.json asks for "
+                      f"{total} steps);", table)
+        finished = {**report, "model": {**report["model"], "run_total_steps": STEP}}
+        self.assertIn(f"step {STEP}; classifier", format_report(finished))
 
     def test_deterministic_per_seed_and_matches_a_direct_computation(self):
         trained, classifier = self.trained, self.classifier

@@ -7,6 +7,7 @@ from tsvan_tf import media
 from tsvan_tf.metrics.generator_evaluator import GeneratorEvaluator
 from tsvan_tf.metrics.trained_classifier import load_classifier
 from tsvan_tf.trained_model import load_trained_model
+from tsvan_tf.trained_model import read_run_config
 
 EVAL_FILE = "eval.json"
 
@@ -70,6 +71,8 @@ def evaluate_model_dir(model_dir, classifier_dir, num_per_class, seed, batch_siz
                 **{f"{name}_protocol": p for name, (_, p) in (video_features or {}).items()}}
     report = {
         "model": {"model_dir": os.path.abspath(model_dir), "checkpoint_step": trained.step,
+                  "run_total_steps": read_run_config(model_dir).get("train", {}).get(
+                      "total_steps"),
                   "checkpoint_path": trained.checkpoint_path, "best": best,
                   "single_stream": trained.single_stream},
         "classifier": {"directory": os.path.abspath(classifier_dir),
@@ -98,7 +101,11 @@ def evaluate_model_dir(model_dir, classifier_dir, num_per_class, seed, batch_siz
 
 def format_report(report):
     """The report as a plain-text table: one block per evaluation, its protocol first."""
-    lines = [f"model {report['model']['model_dir']} step {report['model']['checkpoint_step']}; "
+    model = report["model"]
+    total = model.get("run_total_steps")
+    unfinished = (f" (not the run's final checkpoint: its config.json asks for {total} steps)"
+                  if total and model["checkpoint_step"] < total and not model["best"] else "")
+    lines = [f"model {model['model_dir']} step {model['checkpoint_step']}{unfinished}; "
              f"classifier {report['classifier']['directory']} (sha256 "
              f"{report['classifier']['sha256'][:12]}, held-out accuracy "
              f"{report['classifier']['held_out_accuracy']:.4f})"]
