@@ -95,6 +95,40 @@ _MOMENTS = textwrap.dedent("""
     np.savez(sys.argv[2], x=x, mean=np.stack(mean), variance=np.stack(variance))
 """)
 
+_PRIORS = textwrap.dedent("""
+    import os
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, sys.argv[1])
+    from tests.trainer_test import fixed_batch, tiny_configs
+    from tsvan_tf import trainer
+    # One step, pre-training's last: the priors are refreshed after it.
+    model_config, loss_config, train_config = tiny_configs(
+        total_steps=1, checkpoint_every=1, sample_every=100)
+    model_config = model_config.replace(
+        motion_prior="aggregate_posterior", motion_prior_size=2,
+        content_prior="aggregate_posterior", content_prior_size=6)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    run = trainer.Trainer(model_config, loss_config.replace(pretrain_steps=1), train_config,
+                          sys.argv[2], strategy=strategy, log_stream=open(os.devnull, "w"))
+    batch = fixed_batch(model_config)
+    clips = np.random.default_rng(3).uniform(
+        -1, 1, size=(6, model_config.motion_noise_steps + 1, 16, 16, 3)).astype(np.float16)
+    run.set_motion_prior_clips(clips, np.repeat(np.arange(3), 2))
+    frames = batch["video"].numpy()[:2].reshape(-1, 16, 16, 3)[:6]
+    run.set_content_prior_frames(frames, np.repeat(batch["label"].numpy()[:2], 4)[:6])
+    run.train(tf.data.Dataset.from_tensors(batch).repeat())
+    generator = run.models.generator
+    mean, _ = generator.encode_motion(clips.astype(np.float32), np.repeat(np.arange(3), 2))
+    np.savez(sys.argv[3], expected=mean.numpy().reshape(generator.motion_prior_mean.shape),
+             motion=np.stack([v.numpy() for v in generator.motion_prior_mean.value.values]),
+             content=np.stack([v.numpy() for v in generator.content_prior_mean.value.values]),
+             samples=run.sample_videos())
+""")
+
 _WORKER = textwrap.dedent("""
     import sys
     import numpy as np
@@ -180,6 +214,21 @@ class DistributedTest(testing.TestCase):
             self.assertAllClose(out["mean"][replica], x.mean(axis=(0, 1, 2)), rtol=1e-6)
             # Keras's one-pass synchronized variance is 4% off here.
             self.assertAllClose(out["variance"][replica], x.var(axis=(0, 1, 2)), rtol=1e-5)
+
+    def test_stored_priors_are_refreshed_on_every_replica(self):
+        out = self.get_temp_dir()
+        path = os.path.join(out, "priors.npz")
+        result = subprocess.run([sys.executable, "-c", _PRIORS, str(REPO),
+                                 os.path.join(out, "run"), path],
+                                capture_output=True, text=True, env=self._env(), timeout=600,
+                                check=False)
+        self.assertEqual(result.returncode, 0, result.stderr[-4000:])
+        priors = np.load(path)
+        for name in ("motion", "content"):  # filled, and the same on both replicas
+            self.assertGreater(np.abs(priors[name][0]).max(), 1e-3, name)
+            self.assertAllEqual(priors[name][0], priors[name][1])
+        self.assertAllClose(priors["motion"][0], priors["expected"], atol=1e-5)
+        self.assertTrue(np.all(np.isfinite(priors["samples"])))
 
     def test_multi_worker_on_localhost_agrees(self):
         ports = [_free_port(), _free_port()]
