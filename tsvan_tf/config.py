@@ -29,8 +29,7 @@ FUSION_PADDINGS = ("replicate", "zeros")
 LSTM_INITIAL_STATES = ("ones", "zeros")
 PREDICTION_TARGETS = ("frame", "content_decoding")
 PREDICTION_INPUTS = ("frame", "content_decoding")
-CONTENT_PRIORS = ("standard_normal", "aggregate_posterior")
-MOTION_PRIORS = ("standard_normal", "aggregate_posterior")
+PRIORS = ("standard_normal", "aggregate_posterior")  # of the content and the motion noise
 
 
 def _fail(message, **fields):
@@ -254,12 +253,9 @@ class ModelConfig(_Config):
         if self.fusion_padding not in FUSION_PADDINGS:
             _fail(f"`fusion_padding` must be one of {FUSION_PADDINGS}.",
                   fusion_padding=self.fusion_padding)
-        if self.content_prior not in CONTENT_PRIORS:
-            _fail(f"`content_prior` must be one of {CONTENT_PRIORS}.",
-                  content_prior=self.content_prior)
-        if self.motion_prior not in MOTION_PRIORS:
-            _fail(f"`motion_prior` must be one of {MOTION_PRIORS}.",
-                  motion_prior=self.motion_prior)
+        for name in ("content_prior", "motion_prior"):
+            if getattr(self, name) not in PRIORS:
+                _fail(f"`{name}` must be one of {PRIORS}.", **{name: getattr(self, name)})
         if self.lstm_initial_state not in LSTM_INITIAL_STATES:
             _fail(f"`lstm_initial_state` must be one of {LSTM_INITIAL_STATES}.",
                   lstm_initial_state=self.lstm_initial_state)

@@ -625,11 +625,8 @@ class Trainer:
         generator = self.models.generator
         if self._encode_content is None:
             self._encode_content = tf.function(generator.encode_content)
-        frames, labels = self.content_prior_frames
-        parts = [self._encode_content(frames[i:i + chunk], labels[i:i + chunk])
-                 for i in range(0, len(frames), chunk)]
-        generator.set_content_prior(*(np.concatenate([p[k].numpy() for p in parts])
-                                      for k in range(2)))
+        generator.set_content_prior(*_encode_in_chunks(self._encode_content,
+                                                       *self.content_prior_frames, chunk))
 
     # --- The aggregate-posterior motion prior ---
 
@@ -666,14 +663,10 @@ class Trainer:
         generator, config = self.models.generator, self.model_config
         if self._encode_motion is None:
             self._encode_motion = tf.function(generator.encode_motion)
-        videos, labels = self.motion_prior_clips
-        parts = [self._encode_motion(videos[i:i + chunk].astype(np.float32),
-                                     labels[i:i + chunk])
-                 for i in range(0, len(videos), chunk)]
         shape = (config.num_classes, config.motion_prior_size, config.motion_noise_steps,
                  config.motion_dim)
-        generator.set_motion_prior(*(np.concatenate([p[k].numpy() for p in parts]).reshape(shape)
-                                     for k in range(2)))
+        generator.set_motion_prior(*(posterior.reshape(shape) for posterior in _encode_in_chunks(
+            self._encode_motion, *self.motion_prior_clips, chunk)))
 
     def _priors_due(self, step):
         """Refresh the stored priors at the end of pre-training and before every checkpoint
@@ -1117,6 +1110,17 @@ def content_prior_frames(data_dir, model_config):
     labels = np.repeat(batch["label"].numpy(), frames_per_clip)
     index = np.arange(size) % len(frames)
     return frames[index], labels[index]
+
+
+def _encode_in_chunks(encode, inputs, labels, chunk):
+    """`encode(inputs, labels) -> (mean, log_var)` over `chunk` rows at a time (as float32).
+
+    Returns:
+        `(mean, log_var)` NumPy arrays of all rows.
+    """
+    parts = [encode(inputs[i:i + chunk].astype(np.float32), labels[i:i + chunk])
+             for i in range(0, len(inputs), chunk)]
+    return tuple(np.concatenate([part[k].numpy() for part in parts]) for k in range(2))
 
 
 def motion_prior_clips(data_dir, model_config, frame_stride=None):
