@@ -21,9 +21,15 @@ of live tensors before the phase (weights, optimizer slots, the data pipeline's 
 most held at once during its timed steps (activations kept for the gradient, gradients). The rest
 of the RSS is the runtime, the traced and optimised graphs and compiled code. The BFC allocator
 keeps what it has reserved, so compare RSS only between runs with the same setting.
+
+`--allocators=system,jemalloc` runs every measurement once per memory allocator: `system` is
+the C library's malloc, `jemalloc` and `tcmalloc` are loaded into the child with `LD_PRELOAD`
+(Debian/Ubuntu packages `libjemalloc2` and `libtcmalloc-minimal4`; an allocator that is not
+installed is refused with the paths searched).
 """
 
 import argparse
+import glob
 import json
 import os
 import resource
@@ -34,6 +40,27 @@ import time
 
 PHASES = ("pretrain", "content", "prediction", "video")
 MODES = ("graph", "fusion", "xla")
+# Shared libraries `LD_PRELOAD`-ed for each `--allocators` entry (glob patterns, first match).
+ALLOCATOR_LIBRARIES = {
+    "system": (),
+    "jemalloc": ("/usr/lib/*/libjemalloc.so.2", "/usr/lib64/libjemalloc.so.2",
+                 "/usr/local/lib/libjemalloc.so.2"),
+    "tcmalloc": ("/usr/lib/*/libtcmalloc_minimal.so.4", "/usr/lib64/libtcmalloc_minimal.so.4",
+                 "/usr/local/lib/libtcmalloc_minimal.so.4"),
+}
+
+
+def _allocator_library(name):
+    """Returns the path to `LD_PRELOAD` for allocator `name` (None for `system`)."""
+    patterns = ALLOCATOR_LIBRARIES[name]
+    if not patterns:
+        return None
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    sys.exit(f"--allocators: {name} is not installed (searched {', '.join(patterns)}); on "
+             f"Debian/Ubuntu: apt install libjemalloc2 libtcmalloc-minimal4")
 
 
 def _child(mode, precision, preset, phases, steps, warmup, batch_size, cache_dir, threads,
@@ -102,6 +129,9 @@ def main():
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--precisions", default="float32",
                         help=f"comma-separated, from {PRECISIONS}; each runs with every mode")
+    parser.add_argument("--allocators", default="system",
+                        help=f"comma-separated, from {tuple(ALLOCATOR_LIBRARIES)}; each runs "
+                             "every mode and precision")
     parser.add_argument("--phases", default=",".join(PHASES))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
@@ -117,11 +147,14 @@ def main():
     args = parser.parse_args()
     phases = args.phases.split(",")
     precisions = args.precisions.split(",")
+    allocators = args.allocators.split(",")
     unknown = (sorted(set(phases) - set(PHASES)) + sorted(set(args.modes.split(",")) - set(MODES))
-               + sorted(set(precisions) - set(PRECISIONS)))
+               + sorted(set(precisions) - set(PRECISIONS))
+               + sorted(set(allocators) - set(ALLOCATOR_LIBRARIES)))
     if unknown:
-        parser.error(f"unknown phases/modes/precisions {unknown}; phases are {PHASES}, modes "
-                     f"{MODES}, precisions {PRECISIONS}")
+        parser.error(f"unknown phases/modes/precisions/allocators {unknown}; phases are {PHASES}, "
+                     f"modes {MODES}, precisions {PRECISIONS}, allocators "
+                     f"{tuple(ALLOCATOR_LIBRARIES)}")
     if args.steps < 1 or args.warmup < 0:
         parser.error(f"--steps must be >= 1 and --warmup >= 0; got --steps={args.steps} "
                      f"--warmup={args.warmup}")
@@ -141,28 +174,37 @@ def main():
           f"(after {args.warmup} warm-up), cpus={os.cpu_count()}, threads (intra, inter)="
           f"{threads}")
     memory_columns = f" {'tensors before / peak':>22}" if args.tensor_memory else ""
-    print(f"{'mode':6} {'precision':14} {'phase':11} {'s/step':>8} {'data wait':>10} "
-          f"{'first step':>11} {'peak RSS':>9}{memory_columns}")
-    for precision in precisions:
-        for mode in args.modes.split(","):
-            command = [sys.executable, __file__, f"--child={mode}:{precision}"] + [
-                a for a in sys.argv[1:] if not a.startswith(("--modes", "--precisions"))]
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            if args.tensor_memory:
-                env["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
-            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as child:
-                for line in child.stdout:
-                    if not line.startswith("{"):
-                        continue
-                    r = json.loads(line)
-                    memory = (f" {r['tensors_before_gib']:9.2f} / {r['tensors_peak_gib']:5.2f}GiB"
-                              if args.tensor_memory else "")
-                    print(f"{r['mode']:6} {r['precision']:14} {r['phase']:11} "
-                          f"{r['median_s']:8.3f} {r['data_wait_s']:10.4f} "
-                          f"{r['first_step_s']:10.1f}s {r['peak_rss_gib']:7.2f}GiB{memory}",
-                          flush=True)
-            if child.returncode:
-                sys.exit(f"the {mode} {precision} measurement failed (exit {child.returncode})")
+    libraries = {name: _allocator_library(name) for name in allocators}
+    print(f"{'allocator':9} {'mode':6} {'precision':14} {'phase':11} {'s/step':>8} "
+          f"{'data wait':>10} {'first step':>11} {'peak RSS':>9}{memory_columns}")
+    for allocator in allocators:
+        for precision in precisions:
+            for mode in args.modes.split(","):
+                _run_child(args, allocator, libraries[allocator], mode, precision)
+
+
+def _run_child(args, allocator, library, mode, precision):
+    """Measures one (allocator, mode, precision) in a child process and prints its rows."""
+    command = [sys.executable, __file__, f"--child={mode}:{precision}"] + [
+        a for a in sys.argv[1:] if not a.startswith(("--modes", "--precisions", "--allocators"))]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if args.tensor_memory:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
+    if library:
+        env["LD_PRELOAD"] = library
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as child:
+        for line in child.stdout:
+            if not line.startswith("{"):
+                continue
+            r = json.loads(line)
+            memory = (f" {r['tensors_before_gib']:9.2f} / {r['tensors_peak_gib']:5.2f}GiB"
+                      if args.tensor_memory else "")
+            print(f"{allocator:9} {r['mode']:6} {r['precision']:14} {r['phase']:11} "
+                  f"{r['median_s']:8.3f} {r['data_wait_s']:10.4f} "
+                  f"{r['first_step_s']:10.1f}s {r['peak_rss_gib']:7.2f}GiB{memory}", flush=True)
+    if child.returncode:
+        sys.exit(f"the {allocator} {mode} {precision} measurement failed (exit "
+                 f"{child.returncode})")
 
 
 if __name__ == "__main__":
