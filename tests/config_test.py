@@ -97,3 +97,5 @@ class LossConfigTest(testing.TestCase):
             LossConfig(prediction_target="pixels")
         with self.assertRaisesRegex(ValueError, "prediction_inputs='decoded'"):
             LossConfig(prediction_inputs="decoded")
+        with self.assertRaisesRegex(ValueError, "prediction_self_feed='yes'"):
+            LossConfig(prediction_self_feed="yes")

@@ -341,6 +341,12 @@ class LossConfig(_Config):
             posterior mean, without gradient: the content frame and the differences E_m sees
             then look like the generated frames that feed generation, which the motion stream
             otherwise never sees in this task).
+        prediction_self_feed: whether the prediction task (from `t >= 2`) predicts frame `t`
+            from the model's own one-step prediction of frame `t - 1` (made from the real frame
+            `t - 2` and history with the posterior-mean code, in inference mode and without
+            gradient) instead of the real frame `t - 1` (False, the paper). Generation feeds
+            each predicted frame back as the next step's content; trained only on real frames,
+            the motion stream moves objects more slowly from its own predictions.
         prediction_prior_reconstruction_weight: weight, relative to `reconstruction_weight`,
             of the same pixel loss on `x_p`, the prediction from a prior motion code (0, the
             paper: `x_p` gets only the adversarial term). Above 0 the prior pass is trained
@@ -377,6 +383,7 @@ class LossConfig(_Config):
     prediction_feature_weight: float = 100.0
     prediction_target: str = "frame"
     prediction_inputs: str = "frame"
+    prediction_self_feed: bool = False
     prediction_prior_reconstruction_weight: float = 0.0
     video_kl_start: float = 2.0
     video_kl_end: float = 20.0
@@ -434,6 +441,10 @@ class LossConfig(_Config):
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type is str:  # a choice, checked above
+                continue
+            if field.type is bool:
+                if not isinstance(value, bool):
+                    _fail(f"`{field.name}` must be True or False.", **{field.name: value})
                 continue
             if field.name.endswith("_step") or field.name == "pretrain_steps":
                 if not _is_int(value) or value < 0:

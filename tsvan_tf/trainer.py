@@ -168,7 +168,8 @@ def prediction_losses(models, videos, labels, draws, loss_config):
         videos = content_decoded_clips(models.generator, videos, labels)
     out = models.generator.prediction_forward(
         videos, labels, draws["timestep"], draws["motion_noise"][:, 0],
-        draws["prior_motion_noise"][:, 0], training=True)
+        draws["prior_motion_noise"][:, 0], training=True,
+        self_feed=loss_config.prediction_self_feed)
     target = out["target"] if loss_config.prediction_target == "frame" \
         else tf.stop_gradient(out["target_decoding"])
     reconstruction = losses.reconstruction_loss(out["x_tilde"], target)

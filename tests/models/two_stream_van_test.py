@@ -271,6 +271,37 @@ class TwoStreamVANTest(testing.TestCase):
             self.assertAllCloseNumpy(a, b, atol=1e-5)
         self.assertAllCloseNumpy(out["target_decoding"], target_decoding, atol=1e-5)
 
+    def test_prediction_forward_self_feed_starts_from_its_own_prediction(self):
+        model = self.model
+        config = model.config
+        videos = _videos(config)
+        labels, _, motion = _inputs(config)
+        noise, prior = motion[:, 0], motion[:, 1]
+        out = model.prediction_forward(videos, labels, np.int32(2), noise, prior, training=False,
+                                       self_feed=True)
+        # Frame 1 as the model predicts it from the real frame 0, no history, mean code of d_0.
+        _, mean_0, _ = model.motion_encoder((videos[:, 0] - videos[:, 1]) * config.diff_scale,
+                                            labels)
+        fed, _ = model.predict_frame(videos[:, 0], labels, mean_0,
+                                     model.motion_generator.initial_state(2))
+        state = model.observe_motion(videos[:, 0], videos[:, 1],
+                                     model.motion_generator.initial_state(2))
+        _, mean, log_var = model.motion_encoder(
+            (videos[:, 1] - videos[:, 2]) * config.diff_scale, labels)
+        code = mean + np.exp(0.5 * keras.ops.convert_to_numpy(log_var)) * noise
+        self.assertAllCloseNumpy(out["previous"], fed, atol=1e-5)
+        self.assertGreater(float(np.abs(keras.ops.convert_to_numpy(fed) - videos[:, 1]).max()),
+                           0.1)
+        self.assertAllCloseNumpy(out["x_tilde"], model.predict_frame(fed, labels, code, state)[0],
+                                 atol=1e-5)
+        self.assertAllCloseNumpy(out["x_p"], model.predict_frame(fed, labels, prior, state)[0],
+                                 atol=1e-5)
+        self.assertAllCloseNumpy(out["target"], videos[:, 2])
+        # At t = 1 there is no frame before the previous one: the real frame 0 is used.
+        first = model.prediction_forward(videos, labels, np.int32(1), noise, prior,
+                                         training=False, self_feed=True)
+        self.assertAllCloseNumpy(first["previous"], videos[:, 0])
+
     def _video_task_inputs(self):
         """The model, its config, T, and real clips, labels and motion noise for T - 1 steps."""
         config = self.model.config

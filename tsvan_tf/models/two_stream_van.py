@@ -435,7 +435,7 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         }
 
     def prediction_forward(self, videos, labels, timestep, motion_noise, prior_motion_noise,
-                           training=True):
+                           training=True, self_feed=False):
         """The next-frame prediction task: predict frame `t` from frame `t - 1` and the history.
 
         The history runs the ConvLSTM from its initial state over `m(d_0) ... m(d_{t-2})`
@@ -449,9 +449,14 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
             motion_noise: `(batch, motion_dim)` N(0, I), reparameterises the posterior.
             prior_motion_noise: `(batch, motion_dim)`, the prior motion code of `x_p`.
             training: BatchNorm mode of the motion stream.
+            self_feed: where `t >= 2`, the frame predictions start from is the model's own
+                prediction of frame `t - 1` (from the real frame `t - 2`, the history before
+                it and the posterior mean of `d_{t-2}`; inference mode, no gradient), as in
+                generation, instead of the real frame `t - 1`.
 
         Returns:
-            A dict: `previous` and `target` (real frames `t - 1` and `t`), `x_tilde` (predicted
+            A dict: `previous` (the frame the predictions start from: the real frame `t - 1`,
+            or its own prediction under `self_feed`) and `target` (the real frame `t`), `x_tilde` (predicted
             with the posterior code), `x_p` (with the prior code), `motion_mean` and
             `motion_log_var` (`(batch, motion_dim)`), `x_tilde_scale_features` (G_c's fused maps
             of `x_tilde`) and `target_scale_features` (G_c's unfused maps of the target's
@@ -464,14 +469,24 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         differences = self._differences(videos)[:, :time - 2]
         maps, means, log_vars = self._encode_differences(differences, labels, training)
         state = self.motion_generator.initial_state(ops.shape(videos)[0])
+        earlier_state = state
         for step in range(time - 2):
             updated = self.motion_generator.update_history(maps[step], state)
             keep = ops.less(step, timestep - 1)
+            earlier_state = [ops.where(ops.less(step, timestep - 2), new, old)
+                             for new, old in zip(updated, earlier_state)]
             state = [ops.where(keep, new, old) for new, old in zip(updated, state)]
         mean = ops.take(means, timestep - 1, axis=1)
         log_var = ops.take(log_vars, timestep - 1, axis=1)
         code = mean + ops.exp(0.5 * log_var) * ops.cast(motion_noise, mean.dtype)
         previous = ops.take(videos, timestep - 1, axis=1)
+        if self_feed:
+            earlier = ops.take(videos, ops.maximum(timestep - 2, 0), axis=1)
+            earlier_code = ops.take(means, ops.maximum(timestep - 2, 0), axis=1)
+            fed = ops.stop_gradient(self.predict_frame(earlier, labels, earlier_code,
+                                                       earlier_state, training=False)[0])
+            previous = ops.where(ops.greater_equal(timestep, 2),
+                                 ops.cast(fed, previous.dtype), previous)
         target = ops.take(videos, timestep, axis=1)
         (x_tilde, tilde_features), (x_p, _) = self.predict_frames(
             previous, labels, [code, prior_motion_noise], state, training)
