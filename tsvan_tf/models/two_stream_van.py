@@ -456,8 +456,8 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
 
         Returns:
             A dict: `previous` (the frame the predictions start from: the real frame `t - 1`,
-            or its own prediction under `self_feed`) and `target` (the real frame `t`), `x_tilde` (predicted
-            with the posterior code), `x_p` (with the prior code), `motion_mean` and
+            or its own prediction under `self_feed`), `target` (the real frame `t`), `x_tilde`
+            (predicted with the posterior code), `x_p` (with the prior code), `motion_mean` and
             `motion_log_var` (`(batch, motion_dim)`), `x_tilde_scale_features` (G_c's fused maps
             of `x_tilde`) and `target_scale_features` (G_c's unfused maps of the target's
             posterior mean; the loss stops their gradient), lists coarse to fine, and
@@ -473,8 +473,9 @@ class TwoStreamVAN(_blocks.ConfigSerialization, keras.Model):
         for step in range(time - 2):
             updated = self.motion_generator.update_history(maps[step], state)
             keep = ops.less(step, timestep - 1)
-            earlier_state = [ops.where(ops.less(step, timestep - 2), new, old)
-                             for new, old in zip(updated, earlier_state)]
+            if self_feed:  # the history before frame t - 2
+                earlier_state = [ops.where(ops.less(step, timestep - 2), new, old)
+                                 for new, old in zip(updated, earlier_state)]
             state = [ops.where(keep, new, old) for new, old in zip(updated, state)]
         mean = ops.take(means, timestep - 1, axis=1)
         log_var = ops.take(log_vars, timestep - 1, axis=1)
