@@ -245,12 +245,14 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertGreater(float(np.abs(keras.ops.convert_to_numpy(
             together[0][0] - together[1][0])).max()), 1e-3)
 
-    def test_prediction_forward_matches_a_manual_rollout(self):
-        model = self.model
-        config = model.config
-        videos = _videos(config)
+    def _prediction_task_inputs(self):
+        """The model, its config, real clips, labels, and posterior and prior motion noise."""
+        config = self.model.config
         labels, _, motion = _inputs(config)
-        noise, prior = motion[:, 0], motion[:, 1]
+        return self.model, config, _videos(config), labels, motion[:, 0], motion[:, 1]
+
+    def test_prediction_forward_matches_a_manual_rollout(self):
+        model, config, videos, labels, noise, prior = self._prediction_task_inputs()
         out = model.prediction_forward(videos, labels, np.int32(2), noise, prior, training=False)
         state = model.motion_generator.initial_state(2)
         state = model.observe_motion(videos[:, 0], videos[:, 1], state)  # history m(d_0)
@@ -272,11 +274,7 @@ class TwoStreamVANTest(testing.TestCase):
         self.assertAllCloseNumpy(out["target_decoding"], target_decoding, atol=1e-5)
 
     def test_prediction_forward_self_feed_starts_from_its_own_prediction(self):
-        model = self.model
-        config = model.config
-        videos = _videos(config)
-        labels, _, motion = _inputs(config)
-        noise, prior = motion[:, 0], motion[:, 1]
+        model, config, videos, labels, noise, prior = self._prediction_task_inputs()
         out = model.prediction_forward(videos, labels, np.int32(2), noise, prior, training=False,
                                        self_feed=True)
         # Frame 1 as the model predicts it from the real frame 0, no history, mean code of d_0.
