@@ -57,7 +57,7 @@ class GenerateCliTest(testing.TestCase):
         first, result = self._generate("all.gif", *flags, "--seed=1")
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         frames = _gif_frames(first)
-        side = self.config.resolution
+        side = self.config.resolution * media.display_scale(self.config.resolution)
         self.assertEqual(frames.shape, (self.config.frames, _grid_size(3, side),
                                         _grid_size(2, side), 3))
         again, _ = self._generate("all-again.gif", *flags, "--seed=1")
@@ -73,7 +73,8 @@ class GenerateCliTest(testing.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertIn("step 1", result.stderr)
         image = np.asarray(Image.open(path).convert("RGB"))
-        side, frames = self.config.resolution, self.config.frames
+        scale = media.display_scale(self.config.resolution)
+        side, frames = self.config.resolution * scale, self.config.frames
         self.assertEqual(image.shape, (_grid_size(3, side), _grid_size(frames, side), 3))
         # Exactly what the library draws from checkpoint 1 (and not what the latest gives).
         label = CLASS_NAMES.index("jump")
@@ -81,7 +82,7 @@ class GenerateCliTest(testing.TestCase):
         for step in (1, 2):
             videos = sampling.sample_videos(load_trained_model(self.model_dir, step).generator,
                                             [label], 3, 4, mode="fixed_content")
-            grids[step] = media.frame_strip_grid(videos[0]).astype(int)
+            grids[step] = media.frame_strip_grid(videos[0], scale=scale).astype(int)
         self.assertLessEqual(np.abs(image - grids[1]).max(), 1)
         self.assertGreater(np.abs(image - grids[2]).max(), 1)
 
@@ -98,7 +99,8 @@ class GenerateCliTest(testing.TestCase):
         with open(os.path.join(best_dir, "checkpoint"), "w") as f:  # the state file
             f.write('model_checkpoint_path: "ckpt-1"\nall_model_checkpoint_paths: "ckpt-1"\n')
         path, result = self._generate("best.png", "--label=jump", "--num=3", "--seed=4",
-                                      "--mode=fixed_content", "--best", model_dir=model_dir)
+                                      "--mode=fixed_content", "--best", "--scale=1",
+                                      model_dir=model_dir)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertIn("step 1", result.stderr)
         videos = sampling.sample_videos(load_trained_model(self.model_dir, 1).generator,
@@ -112,11 +114,12 @@ class GenerateCliTest(testing.TestCase):
                                         r"--classifier\.\n$")
 
     def test_mp4_of_one_label_with_more_frames(self):
-        path, result = self._generate("one.mp4", "--label=2", "--num=2", "--frames=6")
+        path, result = self._generate("one.mp4", "--label=2", "--num=2", "--frames=6",
+                                      "--scale=3")
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         with av.open(path) as container:
             frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-        side = self.config.resolution
+        side = 3 * self.config.resolution
         self.assertEqual(len(frames), 6)
         self.assertEqual(frames[0].shape, (side, _grid_size(2, side), 3))
 

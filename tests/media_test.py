@@ -29,6 +29,32 @@ class MediaTest(testing.TestCase):
         np.testing.assert_array_equal(grid[:, 7:12, 16:22], 255)
         np.testing.assert_array_equal(grid[:, 0:5, 0:6], 0)
 
+    def test_upscale_makes_each_pixel_a_block(self):
+        videos = _videos(n=2, frames=3, size=4)
+        big = media.upscale(videos, 3)
+        self.assertEqual(big.shape, (2, 3, 12, 12, 3))
+        for dy in range(3):
+            for dx in range(3):
+                np.testing.assert_array_equal(big[:, :, dy::3, dx::3], videos)
+        self.assertIs(media.upscale(videos, 1), videos)
+        for scale in (0, 1.5):
+            with self.assertRaisesRegex(ValueError, f"integer >= 1. Received: scale={scale}"):
+                media.upscale(videos, scale)
+
+    def test_display_scale_reaches_128_px(self):
+        self.assertEqual([media.display_scale(s) for s in (16, 32, 64, 100, 128, 256)],
+                         [8, 4, 2, 1, 1, 1])
+
+    def test_tile_videos_scales_each_cell(self):
+        videos = np.zeros((2, 3, 4, 5, 6, 3), "float32") - 1.0
+        videos[1, 2, :, 0, 0] = 1.0
+        grid = media.tile_videos(videos, padding=2, scale=2)
+        self.assertEqual(grid.shape, (4, 2 * 12 - 2, 3 * 14 - 2, 3))
+        np.testing.assert_array_equal(grid[:, 12:14, 28:30], 255)  # the pixel, as a 2x2 block
+        np.testing.assert_array_equal(grid[:, 14:22, 30:40], 0)
+        strip = media.frame_strip_grid(videos[1], scale=2)
+        self.assertEqual(strip.shape, (3 * 12 - 2, 4 * 14 - 2, 3))
+
     def test_png_grid_has_one_row_per_video_and_column_per_frame(self):
         path = os.path.join(self.get_temp_dir(), "grid.png")
         media.write_videos(path, _videos(n=3, frames=4, size=8))

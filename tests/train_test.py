@@ -75,7 +75,8 @@ class TrainCliTest(testing.TestCase):
         gif = Image.open(os.path.join(model_dir, "samples", "latest.gif"))
         self.assertEqual(gif.n_frames, 4)  # frames=4
         classes = config["model"]["num_classes"]
-        self.assertEqual(gif.size, (16, classes * 18 - 2))  # one row per class, one column
+        # One row per class, one column, each 16x16 video shown 8x (at least 128 px).
+        self.assertEqual(gif.size, (128, classes * 130 - 2))
         self.assertTrue(os.path.exists(os.path.join(model_dir, "losses.png")))
         steps = [json.loads(line)["step"]
                  for line in open(os.path.join(model_dir, "losses.jsonl"))]

@@ -48,21 +48,26 @@ flags.DEFINE_integer("frames", None, "Frames per video; default the trained leng
 flags.DEFINE_integer("checkpoint", None, "Checkpoint step to use; default the latest.")
 flags.DEFINE_bool("best", False, cli.BEST_CHECKPOINT_HELP)
 flags.DEFINE_integer("fps", 8, "Frames per second of .gif and .mp4 files.", lower_bound=1)
+flags.DEFINE_integer("scale", None, "Enlarge every frame this many times (nearest neighbour); "
+                     "default: to at least 128 px (4x at 32x32, 2x at 64x64, 1x from 128x128).",
+                     lower_bound=1)
 flags.register_validator(
     "output", lambda path: path is None or os.path.splitext(path)[1].lower() in EXTENSIONS,
     message=f"--output must end in one of {', '.join(EXTENSIONS)}.")
 
 
-def write_grid(path, videos, fps):
-    """Writes a `(rows, cols, T, H, W, 3)` grid of videos in [-1, 1] by file extension."""
+def write_grid(path, videos, fps, scale):
+    """Writes a `(rows, cols, T, H, W, 3)` grid of videos in [-1, 1] by file extension, each
+    frame enlarged `scale` times."""
     from tsvan_tf import media
 
     if path.lower().endswith(".png"):
-        media.write_png(path, media.frame_strip_grid(videos.reshape((-1,) + videos.shape[2:])))
+        media.write_png(path, media.frame_strip_grid(videos.reshape((-1,) + videos.shape[2:]),
+                                                     scale=scale))
     elif path.lower().endswith(".gif"):
-        media.write_gif(path, media.tile_videos(videos), fps)
+        media.write_gif(path, media.tile_videos(videos, scale=scale), fps)
     else:
-        media.write_mp4(path, media.tile_videos(videos), fps)
+        media.write_mp4(path, media.tile_videos(videos, scale=scale), fps)
 
 
 def main(argv):
@@ -81,10 +86,14 @@ def main(argv):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    write_grid(FLAGS.output, videos, FLAGS.fps)
+    from tsvan_tf import media
+
+    scale = FLAGS.scale or media.display_scale(trained.model_config.resolution)
+    write_grid(FLAGS.output, videos, FLAGS.fps, scale)
     rows = ", ".join(trained.class_names[label] for label in labels)
     print(f"Wrote {FLAGS.output}: step {trained.step}, {FLAGS.mode}, seed {FLAGS.seed}, "
-          f"{FLAGS.num} x {videos.shape[2]} frames per label ({rows}).", file=sys.stderr)
+          f"{FLAGS.num} x {videos.shape[2]} frames per label ({rows}), shown {scale}x.",
+          file=sys.stderr)
     return 0
 
 

@@ -26,17 +26,39 @@ def _check_videos(videos, ndim):
     return videos
 
 
-def tile_videos(videos, padding=2):
+DISPLAY_SIZE = 128  # px: `display_scale` enlarges smaller videos to at least this side
+
+
+def display_scale(size, target=DISPLAY_SIZE):
+    """The integer enlargement that shows `size`-px frames at least `target` px wide (>= 1):
+    4 for 32x32, 2 for 64x64, 1 from 128x128. One pixel of motion per frame is hard to see
+    in a 32-px video played at its own size."""
+    return max(1, target // size)
+
+
+def upscale(videos, scale):
+    """Nearest-neighbour enlargement of the height and width axes (the third and second to
+    last) by the integer `scale`; every pixel becomes a `scale` x `scale` block."""
+    if not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"`scale` must be an integer >= 1. Received: scale={scale!r}")
+    if scale == 1:
+        return videos
+    return np.repeat(np.repeat(videos, scale, axis=-3), scale, axis=-2)
+
+
+def tile_videos(videos, padding=2, scale=1):
     """Tiles a `(rows, cols, T, H, W, 3)` array into `T` frames of one grid each.
 
     Args:
         videos: values in [-1, 1].
         padding: pixels of white between cells.
+        scale: each cell enlarged `scale` times (nearest neighbour).
 
     Returns:
-        uint8 `(T, rows * (H + padding) - padding, cols * (W + padding) - padding, 3)`.
+        uint8 `(T, rows * (scale * H + padding) - padding, cols * (scale * W + padding) -
+        padding, 3)`.
     """
-    videos = to_uint8(_check_videos(videos, 6))
+    videos = upscale(to_uint8(_check_videos(videos, 6)), scale)
     rows, cols, frames, height, width, _ = videos.shape
     grid = np.full((frames, rows * (height + padding) - padding,
                     cols * (width + padding) - padding, 3), 255, np.uint8)
@@ -47,10 +69,11 @@ def tile_videos(videos, padding=2):
     return grid
 
 
-def frame_strip_grid(videos, padding=2):
-    """One row per video, one column per frame: `(N, T, H, W, 3)` -> one uint8 image."""
+def frame_strip_grid(videos, padding=2, scale=1):
+    """One row per video, one column per frame: `(N, T, H, W, 3)` -> one uint8 image (each
+    frame enlarged `scale` times)."""
     videos = _check_videos(videos, 5)
-    return tile_videos(videos[:, :, None], padding)[0]
+    return tile_videos(videos[:, :, None], padding, scale)[0]
 
 
 @contextlib.contextmanager
@@ -111,18 +134,18 @@ def write_mp4(path, frames, fps=8):
             container.mux(stream.encode())
 
 
-def write_videos(path, videos, fps=8):
+def write_videos(path, videos, fps=8, scale=1):
     """Writes `(N, T, H, W, 3)` videos in [-1, 1] by file extension.
 
     `.gif` and `.mp4`: the videos side by side, animated; `.png`: a grid with one row per video
-    and one column per frame.
+    and one column per frame. Each frame is enlarged `scale` times (nearest neighbour).
     """
     videos = _check_videos(videos, 5)
     extension = os.path.splitext(path)[1].lower()
     if extension == ".png":
-        write_png(path, frame_strip_grid(videos))
+        write_png(path, frame_strip_grid(videos, scale=scale))
     elif extension in (".gif", ".mp4"):
-        frames = tile_videos(videos[:, None].swapaxes(0, 1))
+        frames = tile_videos(videos[:, None].swapaxes(0, 1), scale=scale)
         (write_gif if extension == ".gif" else write_mp4)(path, frames, fps)
     else:
         raise ValueError(

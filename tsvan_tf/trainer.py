@@ -706,10 +706,11 @@ class Trainer:
             return
         videos = self.sample_videos()
         directory = os.path.join(self.model_dir, "samples")
-        frames = media.tile_videos(videos)
+        scale = media.display_scale(self.model_config.resolution)
+        frames = media.tile_videos(videos, scale=scale)
         media.write_gif(os.path.join(directory, f"step_{step:08d}.gif"), frames)
         media.write_gif(os.path.join(directory, "latest.gif"), frames)
-        strip = media.frame_strip_grid(videos[:, 0])
+        strip = media.frame_strip_grid(videos[:, 0], scale=scale)
         with writer.as_default(step=step):
             tf.summary.image("samples/first_video_per_class", strip[None])
         steps, values = loss_log.series()
