@@ -13,8 +13,8 @@ prints per class:
 - `pulse`: the mean absolute relative change of the object's size (its saturation mass) per frame;
 - `shake`: the fraction of consecutive horizontal shifts that reverse direction;
 
-each with the number of videos where it is undefined (no object tracked), for the test split's real clips and, with
-`--model_dir`, for `--num` generated videos per class:
+each with the number of videos where it is undefined (no object tracked), for the test split's
+real clips and, with `--model_dir`, for `--num` generated videos per class:
 
     python benchmarks/object_speed.py --model_dir=RUN --cache_dir=CACHE
 

@@ -74,6 +74,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]} (flags take the --name=value form)")
     cli.quiet_library_logs(FLAGS)
+    from tsvan_tf import media
     from tsvan_tf import sampling
     from tsvan_tf.trained_model import load_trained_model
 
@@ -86,8 +87,6 @@ def main(argv):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    from tsvan_tf import media
-
     scale = FLAGS.scale or media.display_scale(trained.model_config.resolution)
     write_grid(FLAGS.output, videos, FLAGS.fps, scale)
     rows = ", ".join(trained.class_names[label] for label in labels)
